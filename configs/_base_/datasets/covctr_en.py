@@ -1,0 +1,49 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+# COV-CTR with English reports (R2Gen-style annotation.json, the file's
+# 576/72/72 split). Point data_root at the folder holding annotation.json and
+# images/ (e.g. `ln -s ../shared/data/covctr data/covctr`, or --data-root).
+from mmcv.transforms import Resize
+from mmengine.dataset import DefaultSampler
+
+from rrgkit.datasets import LoadReportImage, PackReportInputs, ReportDataset
+from rrgkit.evaluation import ReportMetric
+
+data_root = 'data/covctr'
+image_size = 224
+covctr = dict(
+    type=ReportDataset,
+    data_root=data_root,
+    ann_file='annotation.json',
+    data_prefix=dict(img_path='images'),
+    language='english',
+    label_key='COVID',
+    empty_report='skip')
+
+train_pipeline = [
+    dict(type=LoadReportImage),
+    dict(type=Resize, scale=(image_size, image_size), keep_ratio=False),
+    dict(type=PackReportInputs),
+]
+test_pipeline = train_pipeline
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type=DefaultSampler, shuffle=True),
+    dataset=dict(**covctr, split='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    dataset=dict(**covctr, split='val', pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    dataset=dict(**covctr, split='test', pipeline=test_pipeline))
+
+val_evaluator = dict(type=ReportMetric, eval_tokenizer='ptb')
+test_evaluator = val_evaluator

@@ -1,0 +1,15 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+# Adam with a step decay; epoch-based training with validation every epoch.
+from mmengine.optim import MultiStepLR, OptimWrapper
+from torch.optim import Adam
+
+optim_wrapper = dict(
+    type=OptimWrapper,
+    optimizer=dict(type=Adam, lr=1e-3, weight_decay=0.0),
+    clip_grad=dict(max_norm=5.0),
+)
+param_scheduler = [dict(type=MultiStepLR, by_epoch=True, milestones=[15],
+                        gamma=0.1)]
+train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()

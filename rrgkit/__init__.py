@@ -1,0 +1,12 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""rrgkit: a plugin-based toolkit for medical report generation."""
+import warnings
+
+# mmcv-lite has no compiled ops; mmpretrain never needs them.
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+from .utils import checkpoint as _checkpoint  # noqa: E402,F401 (safe loader)
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__']

@@ -1,0 +1,10 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+from .augment import RandomAffineView, affine_boxes
+from .formatting import PackReportInputs
+from .loading import LoadReportImage, read_image
+from .wrappers import EachView
+
+__all__ = [
+    'LoadReportImage', 'read_image', 'PackReportInputs', 'EachView',
+    'RandomAffineView', 'affine_boxes'
+]

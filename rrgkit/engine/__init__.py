@@ -1,0 +1,4 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+from .hooks import CheckpointGuardHook, MostFrequentReportHook
+
+__all__ = ['CheckpointGuardHook', 'MostFrequentReportHook']

@@ -1,0 +1,14 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""Evaluation: functional scorers and the registered mmengine metrics.
+
+Importing this package registers the metrics, which the ``METRICS``
+registry does lazily through ``locations=['rrgkit.evaluation']``.
+"""
+from .functional import (compute_nlg_scores, compute_nlg_scores_per_item,
+                         compute_nlg_scores_with_items, tokenize_for_eval)
+from .metrics import ReportMetric
+
+__all__ = [
+    'ReportMetric', 'compute_nlg_scores', 'compute_nlg_scores_per_item',
+    'compute_nlg_scores_with_items', 'tokenize_for_eval'
+]

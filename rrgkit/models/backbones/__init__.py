@@ -1,0 +1,2 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+__all__ = []

@@ -1,0 +1,4 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+from .lstm_decoder import LSTMDecoder
+
+__all__ = ['LSTMDecoder']

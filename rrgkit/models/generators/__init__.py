@@ -1,0 +1,5 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+from .data_preprocessor import ReportDataPreprocessor
+from .report_generator import ReportGenerator
+
+__all__ = ['ReportGenerator', 'ReportDataPreprocessor']

@@ -1,0 +1,258 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""The report generator: backbone -> region proposer -> encoder -> decoder."""
+import inspect
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from rrgkit.models.tokenizers import ReportTokenizer, build_tokenizer
+from rrgkit.models.utils.decoding import beam_search, greedy_decode
+from rrgkit.models.utils.visual_features import (VisualFeatures,
+                                                 pool_feature_map)
+from rrgkit.registry import MODELS
+from rrgkit.structures import ReportDataSample
+
+__all__ = ['ReportGenerator']
+
+ModuleCfg = Union[dict, nn.Module]
+
+
+def _build(cfg: Optional[ModuleCfg]) -> Optional[nn.Module]:
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+class _VocabularyState(nn.Module):
+    """Keeps the tokenizer's vocabulary in the model's ``state_dict``.
+
+    The vocabulary is saved as extra state, so it is inside every
+    checkpoint; loading a state dict whose vocabulary differs from the
+    model's raises ``VocabularyMismatchError`` instead of producing garbage.
+    """
+
+    def __init__(self, tokenizer: ReportTokenizer) -> None:
+        super().__init__()
+        self.tokenizer = tokenizer
+
+    def get_extra_state(self) -> dict:
+        return self.tokenizer.state_dict()
+
+    def set_extra_state(self, state: dict) -> None:
+        self.tokenizer.check_compatible(state, source='the loaded state dict')
+
+
+@MODELS.register_module()
+class ReportGenerator(BaseModel):
+    """Generates a report from one or several images.
+
+    Components are config dicts (built from the registry) or modules:
+
+    * ``backbone``: image -> tuple of feature maps (the last one is used);
+    * ``region_proposer`` (optional): ``(inputs, visual, data_samples) ->
+      (visual, losses)``, e.g. crops around a CAM and fuses region features;
+    * ``encoder`` (optional): ``(visual, data_samples) -> (visual, losses)``,
+      e.g. a medical tag graph;
+    * ``decoder``: ``forward(visual, input_ids) -> logits`` for training,
+      ``init_state``/``step`` for decoding (see
+      :mod:`rrgkit.models.utils.decoding`).
+
+    Args:
+        backbone (dict | nn.Module): The image encoder.
+        decoder (dict | nn.Module): The language decoder. ``vocab_size``,
+            ``pad_id`` and ``in_channels`` are filled in when omitted.
+        tokenizer (dict | ReportTokenizer): Tokenizer config; its vocabulary
+            comes from ``vocab`` or is built from ``corpus`` (the training
+            split).
+        region_proposer (dict | nn.Module, optional): Defaults to None.
+        encoder (dict | nn.Module, optional): Defaults to None.
+        loss (dict | nn.Module): Word loss. Defaults to ``ReportNLLLoss``.
+        max_len (int): Maximum report length in tokens, ``<bos>``/``<eos>``
+            included, for training and generation. Defaults to 100.
+        beam_size (int): 1 for greedy decoding. Defaults to 1.
+        length_penalty (float): Beam-search length normalisation exponent.
+            Defaults to 0.
+        data_preprocessor (dict, optional): Defaults to
+            ``ReportDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: ModuleCfg,
+                 decoder: ModuleCfg,
+                 tokenizer: Union[dict, ReportTokenizer],
+                 region_proposer: Optional[ModuleCfg] = None,
+                 encoder: Optional[ModuleCfg] = None,
+                 loss: ModuleCfg = dict(type='ReportNLLLoss'),
+                 max_len: int = 100,
+                 beam_size: int = 1,
+                 length_penalty: float = 0.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ReportDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = dict(data_preprocessor)
+            data_preprocessor.setdefault('type', 'ReportDataPreprocessor')
+            # Built here so that rrgkit names resolve whatever the scope.
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tokenizer = build_tokenizer(tokenizer)
+        self.vocab = _VocabularyState(self.tokenizer)
+        self.backbone = _build(backbone)
+        self.region_proposer = _build(region_proposer)
+        self.encoder = _build(encoder)
+        self.decoder = self._build_decoder(decoder)
+        if isinstance(loss, dict):
+            loss = dict(loss)
+            loss.setdefault('ignore_index', self.tokenizer.pad_id)
+        self.loss_module = _build(loss)
+        self.max_len = max_len
+        self.beam_size = beam_size
+        self.length_penalty = length_penalty
+
+    # ------------------------------------------------------------------ build
+    def _build_decoder(self, decoder: ModuleCfg) -> nn.Module:
+        if isinstance(decoder, nn.Module):
+            return decoder
+        decoder = dict(decoder)
+        vocab_size = len(self.tokenizer)
+        if decoder.setdefault('vocab_size', vocab_size) != vocab_size:
+            raise ValueError(
+                f'model.decoder.vocab_size={decoder["vocab_size"]} but the '
+                f'tokenizer has {vocab_size} tokens; remove vocab_size from '
+                'the decoder config so it follows the tokenizer.')
+        params = self._init_params(decoder['type'])
+        if 'pad_id' in params:
+            decoder.setdefault('pad_id', self.tokenizer.pad_id)
+        if 'in_channels' in params and decoder.get('in_channels') is None:
+            decoder['in_channels'] = self._visual_channels()
+        return MODELS.build(decoder)
+
+    @staticmethod
+    def _init_params(type_) -> List[str]:
+        cls = MODELS.get(type_) if isinstance(type_, str) else type_
+        if cls is None:
+            return []
+        return list(inspect.signature(cls.__init__).parameters)
+
+    @torch.no_grad()
+    def _visual_channels(self) -> int:
+        """Feature size reaching the decoder, found by one tiny forward."""
+        for module in (self.encoder, self.region_proposer):
+            if module is not None and hasattr(module, 'out_channels'):
+                return int(module.out_channels)
+        was_training = self.backbone.training
+        self.backbone.eval()
+        feats = self.backbone(torch.zeros(1, 3, 64, 64))
+        self.backbone.train(was_training)
+        feat = feats[-1] if isinstance(feats, (list, tuple)) else feats
+        return int(feat.shape[1])
+
+    # ---------------------------------------------------------------- forward
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[ReportDataSample]] = None,
+                mode: str = 'tensor'):
+        """Dispatch to ``loss``, ``predict`` or ``extract_feat``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(inputs, data_samples)[0].global_feat
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def extract_feat(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[ReportDataSample]] = None
+    ) -> Tuple[VisualFeatures, Dict[str, torch.Tensor]]:
+        """Run backbone, region proposer and encoder.
+
+        Args:
+            inputs (Tensor): ``(B, C, H, W)`` or ``(B, V, C, H, W)``.
+            data_samples (list, optional): Ground truth for auxiliary losses.
+
+        Returns:
+            tuple: The visual features and auxiliary losses.
+        """
+        num_views = 1
+        images = inputs
+        if inputs.dim() == 5:
+            num_views = inputs.shape[1]
+            images = inputs.flatten(0, 1)
+        feats = self.backbone(images)
+        feat_map = feats[-1] if isinstance(feats, (list, tuple)) else feats
+        visual = pool_feature_map(feat_map, num_views)
+        losses: Dict[str, torch.Tensor] = {}
+        if self.region_proposer is not None:
+            visual, aux = self.region_proposer(inputs, visual, data_samples)
+            losses.update(aux)
+        if self.encoder is not None:
+            visual, aux = self.encoder(visual, data_samples)
+            losses.update(aux)
+        return visual, losses
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[ReportDataSample]) -> Dict[str, torch.Tensor]:
+        """Teacher-forced word loss plus any auxiliary losses."""
+        visual, losses = self.extract_feat(inputs, data_samples)
+        reports = [sample.gt_report for sample in data_samples]
+        ids, _ = self.tokenizer.batch_encode(reports, max_len=self.max_len)
+        ids = ids.to(inputs.device)
+        logits = self.decoder(visual, ids[:, :-1])
+        losses['loss_report'] = self.loss_module(logits, ids[:, 1:])
+        return losses
+
+    @torch.no_grad()
+    def generate(self, visual: VisualFeatures) -> torch.Tensor:
+        """Decode token ids (greedy, or beam search when ``beam_size > 1``).
+
+        Args:
+            visual (VisualFeatures): Features of the batch.
+
+        Returns:
+            Tensor: ``(B, L)`` generated ids, ``<bos>`` excluded.
+        """
+        kwargs = dict(
+            init_state=lambda: self.decoder.init_state(visual),
+            step=self.decoder.step,
+            batch_size=visual.batch_size,
+            bos_id=self.tokenizer.bos_id,
+            eos_id=self.tokenizer.eos_id,
+            max_len=self.max_len - 1,
+            device=visual.global_feat.device)
+        if self.beam_size > 1:
+            return beam_search(
+                beam_size=self.beam_size,
+                length_penalty=self.length_penalty,
+                **kwargs)
+        return greedy_decode(**kwargs)
+
+    def predict(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[ReportDataSample]] = None
+    ) -> List[ReportDataSample]:
+        """Generate reports.
+
+        Each returned sample has ``pred_report``; when it has a reference,
+        ``gt_reports`` holds the references in the tokenizer's normalised
+        form, which is what the report metric scores against.
+        """
+        visual, _ = self.extract_feat(inputs, data_samples)
+        texts = self.tokenizer.batch_decode(self.generate(visual).tolist())
+        if data_samples is None:
+            data_samples = [ReportDataSample() for _ in texts]
+        for sample, text in zip(data_samples, texts):
+            sample.set_pred_report(text)
+            refs = sample.references
+            if refs:
+                sample.gt_reports = [
+                    self.tokenizer.detokenize_reference(r) for r in refs
+                ]
+        return data_samples

@@ -1,0 +1,4 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+from .nll_loss import ReportNLLLoss
+
+__all__ = ['ReportNLLLoss']

@@ -1,0 +1,3 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+__version__ = '0.1.0'
+__all__ = ['__version__']

@@ -1,0 +1,26 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""Shared test fixtures."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_covctr_root() -> Path:
+    """The real COV-CTR folder: $RRGKIT_COVCTR_ROOT or ../shared/data/covctr."""
+    env = os.environ.get('RRGKIT_COVCTR_ROOT')
+    if env:
+        return Path(env)
+    return (REPO / '..' / 'shared' / 'data' / 'covctr').resolve()
+
+
+@pytest.fixture
+def covctr_root() -> Path:
+    """Path of the real COV-CTR data; skips the test where it is absent."""
+    root = find_covctr_root()
+    if not (root / 'annotation.json').is_file():
+        pytest.skip(f'real COV-CTR data not found at {root} (a user machine '
+                    'without ../shared/data); set RRGKIT_COVCTR_ROOT to run')
+    return root

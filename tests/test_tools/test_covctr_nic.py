@@ -1,0 +1,55 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""The NIC config on the real COV-CTR English reports trains and evaluates.
+
+A short smoke schedule (a few dozen images at 64 px, one epoch); the
+real CPU schedule and its results are in docs/get_started.md.
+"""
+import glob
+import json
+import os.path as osp
+
+from .conftest import REPO
+
+CONFIG = osp.join(REPO, 'configs', 'nic_covctr.py')
+
+
+def _options(tag):
+    # The config's own DenseNet-121, on 64 px images to keep it quick.
+    opts = [f'experiment_name=covctr_{tag}', 'train_cfg.max_epochs=1',
+            'model.decoder.embed_dims=16', 'model.decoder.hidden_dims=16',
+            'model.max_len=40', 'model.beam_size=1',
+            'default_hooks.logger.interval=1']
+    for loader, n in (('train_dataloader', 24), ('val_dataloader', 8),
+                      ('test_dataloader', 8)):
+        opts += [f'{loader}.dataset.indices={n}', f'{loader}.num_workers=0',
+                 f'{loader}.persistent_workers=False',
+                 f'{loader}.batch_size=8',
+                 f'{loader}.dataset.pipeline.1.scale=(64,64)']
+    return opts
+
+
+def test_nic_covctr_trains_and_tests(covctr_root, tmp_path, train_tool,
+                                     test_tool):
+    work_dir = str(tmp_path / 'work')
+    train_tool.main([CONFIG, '--work-dir', work_dir, '--data-root',
+                     str(covctr_root), '--cfg-options', *_options('train')])
+    ckpt = osp.join(work_dir, 'epoch_1.pth')
+    assert osp.isfile(ckpt)
+    with open(osp.join(work_dir, 'vocab.json'), encoding='utf-8') as f:
+        vocab = json.load(f)
+    # Built from the 576 English training reports (all of them, min_freq 3).
+    assert 150 < len(vocab['tokens']) < 400
+    assert 'ground-glass' in vocab['tokens'] or 'ground' in vocab['tokens']
+    test_tool.main([CONFIG, ckpt, '--work-dir', str(tmp_path / 'test'),
+                    '--data-root', str(covctr_root), '--cfg-options',
+                    *_options('test')])
+    reports = glob.glob(str(tmp_path / 'test' / '*' /
+                            'generated_reports.json'))
+    with open(reports[0], encoding='utf-8') as f:
+        records = json.load(f)
+    assert len(records) == 8
+    assert all(r['reference'] for r in records)
+    with open(osp.join(osp.dirname(reports[0]), 'metrics.json')) as f:
+        summary = json.load(f)
+    assert set(summary['metrics']) >= {'report/BLEU-4', 'report/METEOR',
+                                       'report/CIDEr-D'}

@@ -1,0 +1,135 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
+
+Writes, next to mmengine's metrics log in ``<work_dir>/<timestamp>/``:
+``metrics.json`` (scores plus how they were computed) and
+``generated_reports.json`` (one record per image: id, generated, reference).
+The vocabulary comes from the checkpoint, never from re-reading the data.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
+from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
+from rrgkit.registry import RUNNERS  # noqa: E402
+from rrgkit.utils.setup_env import load_config, run_cli  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save logs and results')
+    parser.add_argument(
+        '--split',
+        choices=['test', 'val'],
+        default='test',
+        help='evaluate the test split (default) or the val split')
+    parser.add_argument(
+        '--out', help='also write the generated reports to this JSON file')
+    parser.add_argument(
+        '--data-root', help='override every dataset data_root in the config')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _report_metrics(evaluator_cfg):
+    cfgs = evaluator_cfg if isinstance(evaluator_cfg, list) else [
+        evaluator_cfg
+    ]
+    return [m for m in cfgs if 'ReportMetric' in str(m.get('type'))]
+
+
+def merge_args(cfg, args):
+    """Apply command-line options to the config."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.split == 'val':
+        cfg.test_dataloader = cfg.val_dataloader
+        cfg.test_evaluator = cfg.val_evaluator
+    for metric in _report_metrics(cfg.test_evaluator):
+        metric['save_records'] = True
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    # Training-only hooks have nothing to do here.
+    cfg.custom_hooks = [
+        h for h in cfg.get('custom_hooks', [])
+        if 'MostFrequentReportHook' not in str(h.get('type'))
+    ]
+    return cfg
+
+
+def write_results(runner, metrics, args):
+    """Write metrics.json and generated_reports.json in the log dir."""
+    metric_objs = [
+        m for m in runner.test_loop.evaluator.metrics
+        if hasattr(m, 'last_records')
+    ]
+    records = metric_objs[0].last_records if metric_objs else []
+    signature = dict(getattr(metric_objs[0], 'last_signature', {})) \
+        if metric_objs else {}
+    summary = dict(
+        config=osp.abspath(args.config),
+        checkpoint=osp.abspath(args.checkpoint),
+        split=args.split,
+        metrics=metrics,
+        signature=signature)
+    paths = [osp.join(runner.log_dir, 'generated_reports.json')]
+    if args.out:
+        paths.append(args.out)
+    for path in paths:
+        _write_json(path, records)
+    _write_json(osp.join(runner.log_dir, 'metrics.json'), summary)
+    runner.logger.info(f'Generated reports written to {", ".join(paths)}')
+
+
+def _write_json(path, obj):
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(obj, f, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
+    cfg = merge_args(cfg, args)
+    use_checkpoint_vocabulary(cfg, args.checkpoint, cfg.work_dir)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if is_main_process():
+        write_results(runner, metrics, args)
+
+
+if __name__ == '__main__':
+    run_cli(main)

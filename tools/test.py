@@ -14,21 +14,20 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
 from rrgkit.registry import RUNNERS  # noqa: E402
-from rrgkit.utils.setup_env import load_config, run_cli  # noqa: E402
+from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
+                                    resolve_work_dir, run_cli, without_hook)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where to save logs and results')
     parser.add_argument(
         '--split',
         choices=['test', 'val'],
@@ -36,23 +35,8 @@ def parse_args(argv=None):
         help='evaluate the test split (default) or the val split')
     parser.add_argument(
         '--out', help='also write the generated reports to this JSON file')
-    parser.add_argument(
-        '--data-root', help='override every dataset data_root in the config')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args(argv)
 
 
 def _report_metrics(evaluator_cfg):
@@ -64,12 +48,7 @@ def _report_metrics(evaluator_cfg):
 
 def merge_args(cfg, args):
     """Apply command-line options to the config."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    resolve_work_dir(cfg, args)
     if args.split == 'val':
         cfg.test_dataloader = cfg.val_dataloader
         cfg.test_evaluator = cfg.val_evaluator
@@ -77,11 +56,8 @@ def merge_args(cfg, args):
         metric['save_records'] = True
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    # Training-only hooks have nothing to do here.
-    cfg.custom_hooks = [
-        h for h in cfg.get('custom_hooks', [])
-        if 'MostFrequentReportHook' not in str(h.get('type'))
-    ]
+    # A training-only hook: it needs the training split.
+    cfg.custom_hooks = without_hook(cfg, 'MostFrequentReportHook')
     return cfg
 
 

@@ -1,24 +1,22 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 """Train a report generator: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.registry import RUNNERS  # noqa: E402
-from rrgkit.utils.setup_env import load_config, run_cli  # noqa: E402
+from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
+                                    resolve_work_dir, run_cli, without_hook)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a report generator')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -30,33 +28,13 @@ def parse_args(argv=None):
         '--amp', action='store_true', help='mixed precision (GPU only)')
     parser.add_argument(
         '--no-validate', action='store_true', help='skip validation')
-    parser.add_argument(
-        '--data-root', help='override every dataset data_root in the config')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg, args):
     """Apply command-line options to the config (CLI > config > default)."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    resolve_work_dir(cfg, args)
     if args.amp:
         import torch
         if not torch.cuda.is_available():
@@ -72,16 +50,8 @@ def merge_args(cfg, args):
         cfg.load_from = args.resume
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-        hooks = cfg.get('custom_hooks', [])
-        cfg.custom_hooks = [
-            h for h in hooks if h.get('type') not in (
-                'MostFrequentReportHook', )
-            and getattr(h.get('type'), '__name__', '') !=
-            'MostFrequentReportHook'
-        ]
-        ckpt = cfg.default_hooks.get('checkpoint')
-        if ckpt is not None:
-            ckpt.pop('save_best', None)
+        cfg.custom_hooks = without_hook(cfg, 'MostFrequentReportHook')
+        cfg.default_hooks.get('checkpoint', {}).pop('save_best', None)
     return cfg
 
 

@@ -1,14 +1,62 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 """Config loading and error reporting shared by the command-line tools."""
+import argparse
+import os
 import os.path as osp
 import sys
 from typing import Callable, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from .config_check import check_config_types
 
-__all__ = ['load_config', 'set_data_root', 'run_cli', 'USER_ERRORS']
+__all__ = [
+    'add_common_args', 'load_config', 'set_data_root', 'resolve_work_dir',
+    'without_hook', 'run_cli'
+]
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add the options tools/train.py and tools/test.py share.
+
+    ``--work-dir``, ``--data-root``, ``--cfg-options``, ``--launcher`` and
+    ``--local-rank`` (:func:`resolve_work_dir` exports it as ``LOCAL_RANK``
+    when that is unset).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument('--work-dir', help='where to save logs and models')
+    parser.add_argument(
+        '--data-root', help='override every dataset data_root in the config')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def resolve_work_dir(cfg: Config, args: argparse.Namespace) -> None:
+    """Set launcher and work dir: CLI > config > ``work_dirs/<config>``.
+
+    Args:
+        cfg (Config): Changed in place.
+        args (argparse.Namespace): Parsed options with ``config``,
+            ``work_dir``, ``launcher`` and ``local_rank``.
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
 
 
 def set_data_root(node, data_root: str) -> int:
@@ -62,6 +110,22 @@ def load_config(path: str,
     return cfg
 
 
+def without_hook(cfg: Config, name: str) -> list:
+    """``cfg.custom_hooks`` without the hooks of type ``name``.
+
+    Args:
+        cfg (Config): The config.
+        name (str): Hook class name (string or class ``type`` both match).
+
+    Returns:
+        list: The remaining hook configs.
+    """
+    return [
+        hook for hook in cfg.get('custom_hooks', [])
+        if getattr(hook.get('type'), '__name__', hook.get('type')) != name
+    ]
+
+
 def _user_errors() -> tuple:
     from rrgkit.datasets.errors import DatasetError
     from rrgkit.models.tokenizers import VocabularyMismatchError
@@ -71,9 +135,6 @@ def _user_errors() -> tuple:
             VocabularyMismatchError, FileNotFoundError)
 
 
-USER_ERRORS = _user_errors
-
-
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; print input errors without a traceback.
 
@@ -81,7 +142,6 @@ def run_cli(main: Callable[[], None]) -> None:
     name or path) are printed as one clear message and exit with status 2.
     Set ``RRGKIT_TRACEBACK=1`` to see the full traceback.
     """
-    import os
     errors = _user_errors()
     try:
         main()

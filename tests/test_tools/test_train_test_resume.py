@@ -83,3 +83,15 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, train_tool):
     # The optimizer state was restored, not re-initialised.
     assert second['optimizer']['state'][0]['step'] == torch.tensor(
         float(second['meta']['iter']))
+
+
+def test_no_validate_trains_without_val_or_baseline(tmp_path, train_tool):
+    work_dir = str(tmp_path / 'work')
+    opts = tiny_synth_options(tmp_path / 'cache', max_epochs=1)
+    train_tool.main([CONFIG, '--work-dir', work_dir, '--no-validate',
+                     '--cfg-options', *opts])
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+    assert not glob.glob(osp.join(work_dir, 'best_*.pth'))
+    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
+    with open(logs[-1]) as f:
+        assert 'MostFrequentReportHook' not in f.read()

@@ -1,0 +1,37 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""The tools print input errors as one clear line and exit with status 2."""
+import shutil
+import subprocess
+import sys
+
+from .conftest import REPO
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_unknown_component_in_a_config(tmp_path):
+    configs = tmp_path / 'configs'
+    shutil.copytree(f'{REPO}/configs', configs)
+    cfg = configs / 'typo.py'
+    cfg.write_text('from mmengine.config import read_base\n'
+                   'with read_base():\n'
+                   '    from .nic_synth import *\n'
+                   "model['decoder']['type'] = 'LSTMDecodr'\n")
+    proc = _run('tools/train.py', str(cfg), '--work-dir',
+                str(tmp_path / 'w'))
+    assert proc.returncode == 2
+    assert 'typo.py' in proc.stderr
+    assert "model.decoder.type = 'LSTMDecodr'" in proc.stderr
+    assert "Did you mean 'LSTMDecoder'" in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_missing_checkpoint_for_test_tool(tmp_path):
+    proc = _run('tools/test.py', 'configs/nic_synth.py',
+                str(tmp_path / 'missing.pth'), '--work-dir',
+                str(tmp_path / 'w'))
+    assert proc.returncode == 2
+    assert 'missing.pth' in proc.stderr and 'Traceback' not in proc.stderr

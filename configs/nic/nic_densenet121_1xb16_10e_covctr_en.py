@@ -14,8 +14,8 @@ with read_base():
 from rrgkit.engine.hooks import MostFrequentReportHook  # noqa: E402
 
 image_size = 128
-for _pipeline in (train_pipeline, test_pipeline):
-    _pipeline[1].update(scale=(image_size, image_size))
+for _loader in (train_dataloader, val_dataloader, test_dataloader):
+    _loader['dataset']['pipeline'][1]['scale'] = (image_size, image_size)
 
 model.update(
     tokenizer=dict(

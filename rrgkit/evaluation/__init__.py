@@ -6,9 +6,9 @@ registry does lazily through ``locations=['rrgkit.evaluation']``.
 """
 from .functional import (compute_nlg_scores, compute_nlg_scores_per_item,
                          compute_nlg_scores_with_items, tokenize_for_eval)
-from .metrics import ReportMetric
+from .metrics import RegionIoUMetric, ReportMetric, TagAUCMetric
 
 __all__ = [
-    'ReportMetric', 'compute_nlg_scores', 'compute_nlg_scores_per_item',
+    'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric', 'compute_nlg_scores', 'compute_nlg_scores_per_item',
     'compute_nlg_scores_with_items', 'tokenize_for_eval'
 ]

@@ -8,9 +8,15 @@ import glob
 import json
 import os.path as osp
 
+import pytest
+
 from .conftest import REPO
 
-CONFIG = osp.join(REPO, 'configs', 'nic_covctr.py')
+CONFIGS = {
+    'en': osp.join(REPO, 'configs', 'nic_covctr.py'),
+    'zh': osp.join(REPO, 'configs', 'nic',
+                   'nic_densenet121_1xb16_10e_covctr_zh.py'),
+}
 
 
 def _options(tag):
@@ -28,21 +34,25 @@ def _options(tag):
     return opts
 
 
-def test_nic_covctr_trains_and_tests(covctr_root, tmp_path, train_tool,
-                                     test_tool):
+@pytest.mark.parametrize('language', ['en', 'zh'])
+def test_nic_covctr_trains_and_tests(language, covctr_root, tmp_path,
+                                     train_tool, test_tool):
+    config = CONFIGS[language]
     work_dir = str(tmp_path / 'work')
-    train_tool.main([CONFIG, '--work-dir', work_dir, '--data-root',
-                     str(covctr_root), '--cfg-options', *_options('train')])
+    train_tool.main([config, '--work-dir', work_dir, '--data-root',
+                     str(covctr_root), '--cfg-options',
+                     *_options(f'train_{language}')])
     ckpt = osp.join(work_dir, 'epoch_1.pth')
     assert osp.isfile(ckpt)
     with open(osp.join(work_dir, 'vocab.json'), encoding='utf-8') as f:
         vocab = json.load(f)
-    # Built from the 576 English training reports (all of them, min_freq 3).
+    # Built from all 576 training reports (min_freq 3), not the 24 used.
+    assert vocab['language'] == language
     assert 150 < len(vocab['tokens']) < 400
-    assert 'ground-glass' in vocab['tokens'] or 'ground' in vocab['tokens']
-    test_tool.main([CONFIG, ckpt, '--work-dir', str(tmp_path / 'test'),
+    assert ('ground-glass' if language == 'en' else '磨') in vocab['tokens']
+    test_tool.main([config, ckpt, '--work-dir', str(tmp_path / 'test'),
                     '--data-root', str(covctr_root), '--cfg-options',
-                    *_options('test')])
+                    *_options(f'test_{language}')])
     reports = glob.glob(str(tmp_path / 'test' / '*' /
                             'generated_reports.json'))
     with open(reports[0], encoding='utf-8') as f:
@@ -53,3 +63,5 @@ def test_nic_covctr_trains_and_tests(covctr_root, tmp_path, train_tool,
         summary = json.load(f)
     assert set(summary['metrics']) >= {'report/BLEU-4', 'report/METEOR',
                                        'report/CIDEr-D'}
+    expected = 'ptb' if language == 'en' else 'char'
+    assert summary['signature']['eval_tokenizer'] == expected

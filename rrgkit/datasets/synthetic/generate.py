@@ -23,7 +23,8 @@ from PIL import Image
 from .findings import (ABNORMAL_TAGS, FINDING_TYPES, LABEL_NAMES, NORMAL_TAGS,
                        TAG_NAMES, conclusion_label, findings_to_tags,
                        resolve_lesion_mix, sample_findings)
-from .phantom import Anatomy, render_slice, sample_anatomy
+from .lesions import render_slice
+from .phantom import Anatomy, sample_anatomy
 from .reports import write_reports
 
 __all__ = [

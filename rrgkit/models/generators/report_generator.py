@@ -25,6 +25,15 @@ def _build(cfg: Optional[ModuleCfg]) -> Optional[nn.Module]:
     return MODELS.build(cfg)
 
 
+def _tag_probs(visual: VisualFeatures) -> Optional[torch.Tensor]:
+    """Tag probabilities of the last component that predicts tags."""
+    if 'tag_probs' in visual.extras:
+        return visual.extras['tag_probs'].detach()
+    if 'tag_logits' in visual.extras:
+        return visual.extras['tag_logits'].detach().sigmoid()
+    return None
+
+
 class _VocabularyState(nn.Module):
     """Keeps the tokenizer's vocabulary in the model's ``state_dict``.
 
@@ -242,14 +251,22 @@ class ReportGenerator(BaseModel):
 
         Each returned sample has ``pred_report``; when it has a reference,
         ``gt_reports`` holds the references in the tokenizer's normalised
-        form, which is what the report metric scores against.
+        form, which is what the report metric scores against. Models whose
+        proposer or encoder predicts tags also set ``pred_tags``; region
+        proposers also set ``pred_region_box`` (input pixels).
         """
         visual, _ = self.extract_feat(inputs, data_samples)
         texts = self.tokenizer.batch_decode(self.generate(visual).tolist())
+        tag_probs = _tag_probs(visual)
+        boxes = visual.extras.get('region_boxes')
         if data_samples is None:
             data_samples = [ReportDataSample() for _ in texts]
-        for sample, text in zip(data_samples, texts):
+        for i, (sample, text) in enumerate(zip(data_samples, texts)):
             sample.set_pred_report(text)
+            if tag_probs is not None:
+                sample.pred_tags = tag_probs[i]
+            if boxes is not None:
+                sample.pred_region_box = boxes[i].detach()
             refs = sample.references
             if refs:
                 sample.gt_reports = [

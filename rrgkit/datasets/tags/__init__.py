@@ -1,0 +1,1 @@
+# Copyright (c) rrgkit contributors. All rights reserved.

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,3 +25,12 @@ def covctr_root() -> Path:
         pytest.skip(f'real COV-CTR data not found at {root} (a user machine '
                     'without ../shared/data); set RRGKIT_COVCTR_ROOT to run')
     return root
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _single_thread_torch():
+    """Tiny test models run faster on one thread than on two busy cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -1,5 +1,10 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
-"""Train a report generator: ``python tools/train.py CONFIG [options]``."""
+"""Train a report generator: ``python tools/train.py CONFIG [options]``.
+
+A pipeline config (one with ``stages``, e.g. ``configs/asgk_covctr.py``)
+trains its stages in order; rerunning the command resumes it (see
+:mod:`rrgkit.apis.pipeline`).
+"""
 import argparse
 import os.path as osp
 import sys
@@ -9,6 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
+from rrgkit.apis.pipeline import is_pipeline, run_pipeline  # noqa: E402
 from rrgkit.registry import RUNNERS  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     resolve_work_dir, run_cli, without_hook)
@@ -55,9 +61,29 @@ def merge_args(cfg, args):
     return cfg
 
 
+def _train_stage(args, config, work_dir, options, resume):
+    """Train one stage of a pipeline with this tool's own options."""
+    argv = [config, '--work-dir', work_dir, '--launcher', args.launcher]
+    if resume:
+        argv.append('--resume')
+    if args.data_root:
+        argv += ['--data-root', args.data_root]
+    if args.no_validate:
+        argv.append('--no-validate')
+    if options:
+        argv += ['--cfg-options', *options]
+    main(argv)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.data_root)
+    if is_pipeline(cfg):
+        resolve_work_dir(cfg, args)
+        options = [f'{k}={v}' for k, v in (args.cfg_options or {}).items()]
+        run_pipeline(cfg, args.config, cfg.work_dir,
+                     lambda *a: _train_stage(args, *a), options)
+        return
     cfg = merge_args(cfg, args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -1,5 +1,10 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .pipeline import (is_pipeline, merge_stage_weights, run_pipeline,
+                       stage_checkpoint)
 from .checkpoint_vocab import (use_checkpoint_vocabulary,
                                vocab_state_from_checkpoint)
 
-__all__ = ['use_checkpoint_vocabulary', 'vocab_state_from_checkpoint']
+__all__ = [
+    'use_checkpoint_vocabulary', 'vocab_state_from_checkpoint', 'is_pipeline',
+    'merge_stage_weights', 'run_pipeline', 'stage_checkpoint'
+]

@@ -112,6 +112,9 @@ class ReportDataset(BaseDataset):
             (an int, e.g. 'COVID'). Defaults to None.
         tags_key (str, optional): Field with a list of tag names. Needs
             ``tag_names``. Defaults to None.
+        tags_file (str, optional): Mined tags (vocabulary + per-image
+            labels) written by ``tools/dataset_converters/mine_tags.py``;
+            replaces ``tags_key``/``tag_names``. Defaults to None.
         tag_names (str | Sequence[str], optional): Ordered tag vocabulary, or
             a JSON file with a list or ``{"tags": [...]}`` (relative to
             ``data_root`` unless absolute). Defaults to None.
@@ -147,6 +150,7 @@ class ReportDataset(BaseDataset):
                  label_key: Optional[str] = None,
                  tags_key: Optional[str] = None,
                  tag_names: Union[str, Sequence[str], None] = None,
+                 tags_file: Optional[str] = None,
                  boxes_key: Optional[str] = None,
                  empty_report: str = 'error',
                  resplit: Optional[dict] = None,
@@ -159,6 +163,10 @@ class ReportDataset(BaseDataset):
         if empty_report not in ('error', 'skip'):
             raise DatasetError(f"empty_report must be 'error' or 'skip', "
                                f'got {empty_report!r}.')
+        if tags_file is not None and (tags_key or tag_names):
+            raise DatasetError('Give either tags_file (mined tags, see '
+                               'tools/dataset_converters/mine_tags.py) or '
+                               'tags_key + tag_names, not both.')
         if tags_key is not None and tag_names is None:
             raise DatasetError(
                 f'tags_key={tags_key!r} needs tag_names (a list of tags or a '
@@ -182,6 +190,12 @@ class ReportDataset(BaseDataset):
         self.check_files = check_files
         self.tag_names = None if tag_names is None else load_tag_names(
             tag_names, data_root)
+        self.tags_file = tags_file
+        self._tag_labels = None
+        if tags_file is not None:
+            from .tags import load_tag_file
+            vocab, self._tag_labels = load_tag_file(tags_file)
+            self.tag_names = list(vocab.tags)
         pipeline = [
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
         ]
@@ -384,15 +398,26 @@ class ReportDataset(BaseDataset):
                     report=rec[self.report_key].strip())
         if self.label_key:
             info['gt_label'] = int(rec[self.label_key])
-        if self.tags_key:
+        if self.tags_key or self._tag_labels is not None:
+            tags = rec[self.tags_key] if self.tags_key else \
+                self._labels_of(info['img_id'])
             multi_hot = np.zeros(len(self.tag_names), dtype=np.float32)
-            for tag in rec[self.tags_key]:
+            for tag in tags:
                 multi_hot[self.tag_names.index(tag)] = 1.0
             info['gt_tags'] = multi_hot
         if self.boxes_key:
             info['gt_boxes'] = np.asarray(rec[self.boxes_key],
                                           dtype=np.float32).reshape(-1, 4)
         return info
+
+    def _labels_of(self, img_id: str) -> List[str]:
+        if img_id not in self._tag_labels:
+            raise AnnotationError(
+                f'Tag file {self.tags_file!r} has no labels for image id '
+                f'{img_id!r} of {self.ann_file!r}; it was mined from another '
+                'annotation file or split. Re-run '
+                'tools/dataset_converters/mine_tags.py on this file.')
+        return self._tag_labels[img_id]
 
     def _check_images(self, data_list: List[dict]) -> None:
         missing = []
@@ -426,3 +451,19 @@ class ReportDataset(BaseDataset):
         if not self._fully_initialized:
             self.full_init()
         return [self.get_data_info(i)['report'] for i in range(len(self))]
+
+    def get_tag_matrix(self) -> np.ndarray:
+        """Return the ``(N, num_tags)`` multi-hot tags of this split.
+
+        Used to build a tag co-occurrence prior from the training split.
+
+        Raises:
+            DatasetError: If the dataset has no tags configured.
+        """
+        if self.tag_names is None:
+            raise DatasetError('This dataset has no tags: set tags_key and '
+                               'tag_names (or use tagged data).')
+        if not self._fully_initialized:
+            self.full_init()
+        return np.stack(
+            [self.get_data_info(i)['gt_tags'] for i in range(len(self))])

@@ -51,3 +51,40 @@ def train_tool():
 @pytest.fixture(scope='session')
 def test_tool():
     return load_tool('test')
+
+
+def synth_data_options(cache_root, keys):
+    """Point every synthetic dataset config at a 40-image, 32 px set."""
+    data = dict(num_images=40, image_size=32, cache_root=str(cache_root))
+    return [f'{key}.{k}={v}' for key in keys for k, v in data.items()]
+
+
+LOADERS = [f'{split}_dataloader.dataset' for split in ('train', 'val', 'test')]
+
+
+def loader_options(batch_size=8):
+    opts = []
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.num_workers=0',
+                 f'{split}_dataloader.persistent_workers=False',
+                 f'{split}_dataloader.batch_size={batch_size}']
+    return opts
+
+
+def tiny_asgk_stage_options(cache_root, stage, max_epochs=1):
+    """Options for the synthetic ASGK stage configs (tiny and fast)."""
+    tiny = ['arch.growth_rate=4', 'arch.depths=[1,1]', 'arch.init_channels=8']
+    opts = [f'train_cfg.max_epochs={max_epochs}', 'train_cfg.val_interval=1',
+            f'experiment_name=asgk_{stage}{next(_RUN)}',
+            'default_hooks.logger.interval=1',
+            'model.region_proposer.crop_size=32']
+    opts += [f'model.backbone.{t}' for t in tiny]
+    opts += [f'model.region_proposer.region_backbone.{t}' for t in tiny]
+    keys = list(LOADERS)
+    if stage == 'full':
+        opts += ['model.encoder.d_model=16', 'model.encoder.num_heads=2',
+                 'model.decoder.d_model=16', 'model.decoder.num_heads=2',
+                 'model.decoder.ffn_dims=32', 'model.max_len=30',
+                 'model.tokenizer.min_freq=1']
+        keys += ['model.tokenizer.corpus', 'model.encoder.prior_graph.corpus']
+    return opts + loader_options() + synth_data_options(cache_root, keys)

@@ -14,9 +14,10 @@ Every tag has a ``kind`` (``'abnormal'`` or ``'normal'``) and a
 * ``lesion``: a parenchymal finding; it *anchors* location tags.
 * ``finding``: another abnormal finding that names its own site.
 * ``attribute``: a lesion descriptor (margin, density, multiplicity).
-* ``location``: emitted only next to an affirmed lesion (same clause, or a
-  clause of the same sentence that matched nothing but locations), so the
-  "both lungs" of "the texture of both lungs was clear" is not a tag.
+* ``location``: emitted only next to an affirmed lesion (in the same
+  clause, or in a clause of the same sentence that matched nothing but
+  locations and attributes, e.g. "双肺下叶为著"), so the "both lungs" of
+  "the texture of both lungs was clear" is not a tag.
 * ``normal``: a normal finding.
 
 A :class:`TagTerm` maps regular expressions (matched per clause on the
@@ -158,6 +159,26 @@ class Lexicon:
             raise ValueError(f'Malformed lexicon entry: {err}.') from None
         return cls(tags, terms)
 
+    @classmethod
+    def from_json(cls, path: str) -> 'Lexicon':
+        """Read a lexicon saved as JSON (:meth:`to_dict` form).
+
+        Args:
+            path (str): The JSON file.
+
+        Returns:
+            Lexicon: The lexicon.
+
+        Raises:
+            ValueError: If the file is missing, not JSON or malformed.
+        """
+        try:
+            with open(path, encoding='utf-8-sig') as f:
+                data = json.load(f)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f'cannot read lexicon {path!r}: {err}') from None
+        return cls.from_dict(data)
+
     def fingerprint(self) -> str:
         """SHA-256 of the lexicon's canonical JSON (changes with any edit)."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
@@ -179,8 +200,7 @@ _TAGS = [
     TagInfo('consolidation', 'abnormal', 'lesion', '实变'),
     TagInfo('patchy shadow', 'abnormal', 'lesion', '斑片影'),
     TagInfo('lamellar shadow', 'abnormal', 'lesion', '片状影'),
-    TagInfo('stripe shadow', 'abnormal', 'lesion', '条片影'),
-    TagInfo('fibrous stripes', 'abnormal', 'lesion', '纤维条索'),
+    TagInfo('fibrous stripes', 'abnormal', 'lesion', '条索影'),
     TagInfo('nodule', 'abnormal', 'lesion', '结节'),
     TagInfo('mass', 'abnormal', 'lesion', '肿块'),
     TagInfo('reticular pattern', 'abnormal', 'lesion', '网格影'),
@@ -247,7 +267,7 @@ _TAGS = [
     TagInfo('mediastinum centred', 'normal', 'normal', '纵隔居中'),
     TagInfo('no lymph node enlargement', 'normal', 'normal', '未见肿大淋巴结'),
     TagInfo('lung markings clear', 'normal', 'normal', '肺纹理清晰'),
-    TagInfo('lung fields clear', 'normal', 'normal', '肺内未见异常密度影'),
+    TagInfo('lung fields clear', 'normal', 'normal', '双肺未见异常密度影'),
     TagInfo('hila not enlarged', 'normal', 'normal', '肺门不大'),
     TagInfo('bronchi patent', 'normal', 'normal', '支气管通畅'),
     TagInfo('no pleural effusion', 'normal', 'normal', '未见胸腔积液'),
@@ -274,15 +294,13 @@ _TERMS = [
                 r'\blamellae\b', r'\bsheet(?:-like)? shadow',
                 r'\bflaky\b'),
        chinese=(r'(?<![斑条])片(?:状|样)?(?:影|及|、|和)',)),
-    _T('stripe shadow',
-       english=(r'\bstri(?:p|ps|pe|pes|ped|ated)\b(?:-like)?'
+    _T('fibrous stripes',  # linear opacities: 条索, 条片, 条状, 带状
+       english=(r'\bcords?\b', r'\bfibro', r'\bfibrous\b',
+                r'\bstri(?:p|ps|pe|pes|ped|ated)\b(?:-like)?'
                 r'(?! (?:of )?(?:gas|textureless))',
-                r'\bband(?:ed|-like)? (?:of )?dense'),
-       chinese=(r'条片', r'条状(?!气体|无纹理)', r'条影',
-                r'带状(?!液)')),
-    _T('fibrous stripes',
-       english=(r'\bcords?\b', r'\bfibro', r'\bfibrous\b'),
-       chinese=(r'条索', r'索条', r'片索', r'纤维')),
+                r'\bband(?:ed|-like)? (?:of )?dense', r'\blinear'),
+       chinese=(r'条索', r'索条', r'片索', r'纤维', r'条片',
+                r'条状(?!气体|无纹理)', r'条影', r'带状(?!液)')),
     _T('nodule',
        english=(r'\bnodul(?:e|es|ar)\b',),
        chinese=(r'结节',)),
@@ -302,22 +320,25 @@ _TERMS = [
        english=(r'subpleural line', r'sub-pleural line'),
        chinese=(r'胸[膜模]下线',)),
     _T('air bronchogram',
+       chinese=(r'支气管(?:气像|气相|充气|气影)', r'空气支气管',
+                r'(?:部分|其)内见支气管$'),
        english=(r'bronchial (?:air|gas)', r'air[- ]?bronch',
-                r'bronchogram', r'bronchial inflation'),
-       chinese=(r'支气管(?:气像|气相|充气|气影)', r'空气支气管')),
+                r'bronchogram', r'bronchial inflation',
+                r'bronchi (?:were|are) seen (?:inside|in it|within)')),
     _T('halo sign',
        english=(r'\bhalo',),
        chinese=(r'晕',)),
     _T('tree-in-bud',
-       english=(r'tree[- ]in[- ]bud', r'tree[- ]bud', r'budding tree'),
+       english=(r'tree[- ]in[- ]bud', r'tree[- ]bud', r'budding tree',
+                r'dendritic'),
        chinese=(r'树芽',)),
     _T('vascular thickening',
        english=(r'thickened (?:blood )?vess', r'thickened vascul',
                 r'vess\w*.{0,20}thicken', r'vascular (?:cluster|thicken)'),
        chinese=(r'血管(?:影)?增粗', r'增粗的?血管', r'血管集束')),
     _T('cavity',
-       english=(r'(?<!thoracic )(?<!thorax )(?<!chest )(?<!pericardial )(?<!pleural )'
-                r'(?<!abdominal )\bcavit(?:y|ies|ation|ary)\b'
+       english=(r'(?<!thoracic )(?<!thorax )(?<!chest )(?<!pericardial )'
+                r'(?<!pleural )(?<!abdominal )\bcavit(?:y|ies|ation|ary)\b'
                 r'(?! bilaterally)',),
        chinese=(r'空洞',)),
     _T('air-fluid level',
@@ -331,31 +352,34 @@ _TERMS = [
        chinese=(r'囊(?:状|性)(?!突出)', r'(?<!无纹理)透光区', r'肺大[泡疱]')),
     _T('low-density focus',
        english=(r'(?<!arcuate )(?<!curved )(?<!arc-shaped )(?<!liquid )'
-                r'(?<!shaped )' + _LOW_EN + r' (?:shadows?|areas?|foc)',),
-       chinese=(r'(?<!弧形)(?<!液性)低密度(?:影|区|灶)',)),
+                r'(?<!shaped )' + _LOW_EN + r' (?:shadows?|foc)',),
+       chinese=(r'(?<!弧形)(?<!液性)低密度(?:影|灶)',)),
     _T('dense shadow',
        english=(r'\bdense\b', r'high[- ]density', r'hyperdens'),
-       chinese=(r'致密', r'高密度')),
+       chinese=(r'致密', r'高密度', r'密度增高')),
     _T('decreased lung lucency',
        english=(r'hypoton', r'reduced permeability',
+                r'permeability.{0,30}(?:reduc|decreas)',
                 r'(?:reduced|decreased) (?:translucency|transparency|'
                 r'lucency)'),
        chinese=(r'透过度减低', r'透亮度减低')),
     _T('decreased lung density',
-       english=(r'densit\w* of (?:both|the) lungs?.{0,12}(?:reduc|decreas)',
+       english=(r'densit\w* of .{0,40}(?:lung|lobe)s?\b.{0,20}(?:reduc|'
+                r'decreas)', _LOW_EN + r' areas?', r'increased transmission',
                 r'(?:lung|lobe)\w* (?:is|was|were|are) hypodense',
                 r'(?:reduc|decreas)\w* densit\w* (?:of|in) (?:both|the) '
                 r'lungs?', r'densit\w* was limitedly (?:reduc|decreas)',
                 r'emphysem'),
        chinese=(r'密度.{0,4}减低', r'肺气肿', r'透过度增高')),
     _T('bronchial dilatation',
-       english=(r'bronchiectas', r'bronch\w*.{0,40}(?:widen|dilat)',
+       english=(r'bronchiectas', r'bronch\w*.{0,120}(?:widen|dilat)',
+                r'diameter.{0,60}widen',
                 r'(?:widen|dilat)\w*.{0,20}bronch'),
        chinese=(r'支气管.{0,6}(?:增宽|扩张)', r'管[径腔].{0,4}增宽')),
     _T('bronchial wall thickening',
        english=(r'bronchial wall\w*.{0,10}thicken',
-                r'\bwalls?\b(?! of the (?:thoracic )?aorta).{0,20}thicken',
-                r'thickened walls?', r'\bwall\w* (?:is|was|were|are) thick'),
+                r'\bwalls?\b(?! of the (?:thoracic )?aorta).{0,30}thicken',
+                r'thickened walls?'),
        chinese=(r'(?<!动脉)管壁.{0,3}增厚', r'支气管壁')),
     _T('bronchial obstruction',
        english=(r'bronch\w*.{0,40}(?:truncat|narrow|poorly (?:displayed|'
@@ -390,8 +414,8 @@ _TERMS = [
        english=(r'pleural effusion', r'hydrothorax',
                 r'\b(?:arc\w*|curv\w*|crescent\w*|band|liquid|fluid).{0,20}'
                 + _LOW_EN + r'.{0,60}' + _THORAX_EN,
-                r'\b(?:arc\w*|curv\w*|band|liquid|fluid).{0,20}(?:liquid|fluid)'
-                r' density.{0,60}' + _THORAX_EN,
+                r'\b(?:arc\w*|curv\w*|band|liquid|fluid).{0,20}'
+                r'(?:liquid|fluid) density.{0,60}' + _THORAX_EN,
                 _THORAX_EN + r'.{0,30}(?:curv|arc)\w*.{0,20}(?:' + _LOW_EN +
                 r'|liquid|fluid)'),
        chinese=(r'胸腔积液', r'胸水', _SIDE_ZH + r'.{0,8}(?:弧形|带状|液性|水样)'
@@ -407,7 +431,8 @@ _TERMS = [
        chinese=(r'心包积液', r'心包.{0,10}(?:弧形|液性).{0,4}(?:低密度|液性)'),
        negated_tag='no pericardial effusion'),
     _T('pleural thickening',
-       english=(r'pleura\w*.{0,30}thicken', r'thicken\w*.{0,30}pleura'),
+       english=(r'(?:pleura|thoracic pattern|chest mode)\w*.{0,30}thicken',
+                r'thicken\w*.{0,30}(?:pleura|thoracic pattern|chest mode)'),
        chinese=(r'胸[膜模].{0,5}增厚',)),
     _T('calcification',
        english=(r'calcif',),
@@ -419,7 +444,8 @@ _TERMS = [
        chinese=(r'气胸', _SIDE_ZH + r'.{0,8}(?:无纹理透光|气体密度)')),
     _T('pneumomediastinum',
        english=(r'pneumomediastin', r'mediastinal emphysema',
-                r'gas density.{0,40}mediastin', r'mediastin.{0,40}gas density'),
+                r'gas density.{0,40}mediastin',
+                r'mediastin.{0,40}gas density'),
        chinese=(r'纵隔.{0,8}气体密度', r'纵隔气肿', r'纵隔积气')),
     _T('mediastinal shift',
        english=(r'mediastin.{0,40}\bshift', r'\bshift.{0,40}mediastin'),
@@ -462,7 +488,7 @@ _TERMS = [
        chinese=(r'骨折', r'骨质不连续')),
     # --- attributes ----------------------------------------------------
     _T('ill-defined margin',
-       english=(r'\b(?:margins?|borders?|edges?|boundar(?:y|ies))\b.{0,20}'
+       english=(r'\b(?:margins?|borders?|edges?|boundar(?:y|ies))\b.{0,30}'
                 r'\b(?:unclear|blurred|blurry|indistinct|fuzzy|faint|'
                 r'ill-defined|obscure)',
                 r'\b(?:unclear|blurred|blurry|indistinct|fuzzy|faint|'
@@ -476,8 +502,12 @@ _TERMS = [
        negated_tag='ill-defined margin'),
     _T('uneven density',
        english=(r'(?:uneven|inhomogeneous|heterogeneous).{0,20}densit',
-                r'densit.{0,20}(?:uneven|inhomogeneous|heterogeneous)'),
+                r'densit.{0,40}(?:uneven|inhomogeneous|heterogeneous)'),
        chinese=(r'密度.{0,2}(?:不均|欠均)',)),
+    _T(None,  # "the density was not uniform"
+       english=(r'densit.{0,20}\b(?:uniform|even|homogeneous)\b',),
+       chinese=(),
+       negated_tag='uneven density'),
     _T('multiple lesions',
        english=(r'\bmultiple\b', r'\bdiffuse', r'\bscattered\b'),
        chinese=(r'多发', r'弥漫', r'散在')),
@@ -521,10 +551,11 @@ _TERMS = [
        chinese=(r'基底段',)),
     _T('subpleural',
        english=(r'sub-?pleural(?! line)', r'(?:under|beneath) the pleura',
-                r'plethysmo'),
+                r'plethysmo', r'under the (?:thoracic pattern|chest mode)'),
        chinese=(r'胸[膜模]下(?!线)',)),
     _T('peripheral',
-       english=(r'peripher',),
+       english=(r'\bperipheral (?:zone|area|region|distribution|lung)',
+                r'periphery of the lung'),
        chinese=(r'外周', r'周边', r'外带')),
     _T('perihilar',
        english=(r'perihilar', r'hilar region', r'near the hil'),
@@ -539,7 +570,8 @@ _TERMS = [
        chinese=(r'肺内?.{0,4}异常.{0,3}密度',),
        negated_tag='lung fields clear'),
     _T('bronchi patent',
-       english=(r'\bbronch(?:us|i|ial tubes?|ial)\b(?! (?:air|gas|diameter))'
+       english=(r'\bbronch(?:us|i|ial tubes?|ial|ioles?)\b'
+                r'(?! (?:air|gas|diameter))'
                 r'.{0,40}\b(?:clear|patent|open|unobstructed)\b',
                 r'bronchial patency'),
        chinese=(r'支气管.{0,2}通畅?',),

@@ -89,10 +89,10 @@ def find_mentions(report: str,
         for term, regex in lexicon.patterns(language):
             for match in regex.finditer(clause.text):
                 negated = is_negated(match.span(), cues)
+                tag = term.negated_tag if negated else term.tag
                 raw.append(
-                    Mention(term.tag, term.negated_tag if negated else term.tag,
-                            negated, match.group(), clause.index,
-                            clause.sentence))
+                    Mention(term.tag, tag, negated, match.group(),
+                            clause.index, clause.sentence))
     # Locations only count next to an affirmed lesion.
     lesion_clauses, lesion_sentences, busy_clauses = set(), set(), set()
     for m in raw:
@@ -100,13 +100,13 @@ def find_mentions(report: str,
         if category == 'lesion':
             lesion_clauses.add(m.clause)
             lesion_sentences.add(m.sentence)
-        if _category(lexicon, m.term_tag) != 'location':
+        if _category(lexicon, m.term_tag) not in ('location', 'attribute'):
             busy_clauses.add(m.clause)
     out = []
     for m in raw:
-        if _category(lexicon, m.tag) == 'location' and not (
-                m.clause in lesion_clauses or
-            (m.clause not in busy_clauses and m.sentence in lesion_sentences)):
+        anchored = m.clause in lesion_clauses or (
+            m.clause not in busy_clauses and m.sentence in lesion_sentences)
+        if _category(lexicon, m.tag) == 'location' and not anchored:
             m = dataclasses.replace(m, tag=None)
         out.append(m)
     return out
@@ -297,7 +297,9 @@ class TagVocabulary:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping, source: str = 'tag data') -> 'TagVocabulary':
+    def from_dict(cls,
+                  data: Mapping,
+                  source: str = 'tag data') -> 'TagVocabulary':
         """Rebuild a vocabulary from :meth:`to_dict` output, checking it.
 
         Args:
@@ -325,7 +327,8 @@ class TagVocabulary:
             vocab = cls(**{k: data[k] for k in names if k in data})
         except (TypeError, ValueError) as err:
             raise TagVocabularyError(f'{source} is malformed: {err}') from None
-        if data.get('tags') != vocab.tags or data.get('version') != vocab.version:
+        if (data.get('tags') != vocab.tags
+                or data.get('version') != vocab.version):
             raise TagVocabularyError(
                 f'{source} was edited after mining: its "tags" or "version" '
                 'no longer match its abnormal/normal lists and sources. Mine '
@@ -353,7 +356,8 @@ class TagVocabulary:
                 key = next(iter(bad))
                 raise TagVocabularyError(
                     f'labels of {len(bad)} image(s) use tags outside the '
-                    f'vocabulary, e.g. {key!r}: {sorted(set(bad[key]) - known)}.')
+                    f'vocabulary, e.g. {key!r}: '
+                    f'{sorted(set(bad[key]) - known)}.')
             data['labels'] = {
                 str(k): [t for t in self.tags if t in set(v)]
                 for k, v in labels.items()

@@ -11,12 +11,14 @@ import torch.nn.functional as F
 
 from rrgkit.models.utils.visual_features import VisualFeatures
 from rrgkit.registry import MODELS
-from .prior_graph import (graph_node_features, graph_to_adjacency,
-                          load_knowledge_graph, normalise_adjacency)
+from .prior_graph import (build_cooccurrence_graph, graph_node_features,
+                          graph_to_adjacency, load_knowledge_graph,
+                          normalise_adjacency)
 
 __all__ = ['TagGraphEncoder']
 
-PriorGraph = Union[None, str, os.PathLike, nx.Graph, torch.Tensor, list]
+PriorGraph = Union[None, str, os.PathLike, nx.Graph, torch.Tensor, list,
+                   dict]
 
 
 def _resolve_prior(
@@ -26,6 +28,8 @@ def _resolve_prior(
     """Return the prior adjacency ``(T, T)`` and node features ``(T, F)``."""
     if prior_graph is None:
         return None, None
+    if isinstance(prior_graph, dict):
+        prior_graph, tag_names = _cooccurrence_from_corpus(**prior_graph)
     if isinstance(prior_graph, (str, os.PathLike, nx.Graph)):
         if tag_names is None:
             raise ValueError(
@@ -49,6 +53,29 @@ def _resolve_prior(
                          f'{tuple(adjacency.shape)}, expected ({num_tags}, '
                          f'{num_tags}) for num_tags={num_tags}.')
     return adjacency, None
+
+
+def _cooccurrence_from_corpus(corpus, normalise: str = 'pmi',
+                              min_count: int = 1):
+    """Build the co-occurrence graph of a (training) dataset's tags.
+
+    Args:
+        corpus (dict | Dataset): A dataset config (built from the registry)
+            or a dataset with ``get_tag_matrix()`` and ``metainfo``.
+        normalise (str): Edge weighting, see ``build_cooccurrence_graph``.
+        min_count (int): Minimum joint count of an edge.
+
+    Returns:
+        tuple: The graph and the dataset's tag names.
+    """
+    if isinstance(corpus, dict):
+        from rrgkit.registry import DATASETS
+        corpus = DATASETS.build(corpus)
+    tag_names = corpus.metainfo.get('tag_names')
+    graph = build_cooccurrence_graph(
+        corpus.get_tag_matrix(), tag_names, min_count=min_count,
+        normalise=normalise)
+    return graph, tag_names
 
 
 class _NodeSelfAttentionLayer(nn.Module):
@@ -123,7 +150,11 @@ class TagGraphEncoder(nn.Module):
             optional): Prior knowledge: a knowledge-graph JSON file (see
             :mod:`rrgkit.models.encoders.prior_graph`), a graph, or a
             ``(T, T)`` non-negative weight matrix (row-normalised here, with
-            self loops where the diagonal is 0). Defaults to None.
+            self loops where the diagonal is 0), or
+            ``dict(corpus=<training dataset config>, normalise='pmi',
+            min_count=1)`` to build the tag co-occurrence graph of the
+            training split. The adjacency is a buffer, so checkpoints carry
+            it. Defaults to None.
         tag_names (str | Sequence[str], optional): Tag order of
             ``gt_tags``, or a JSON file of it; needed when ``prior_graph``
             is a file or graph. Defaults to None.

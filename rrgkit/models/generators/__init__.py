@@ -1,5 +1,6 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 from .data_preprocessor import ReportDataPreprocessor
 from .report_generator import ReportGenerator
+from .tag_classifier import TagClassifier
 
-__all__ = ['ReportGenerator', 'ReportDataPreprocessor']
+__all__ = ['ReportGenerator', 'ReportDataPreprocessor', 'TagClassifier']

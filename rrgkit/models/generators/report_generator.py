@@ -113,7 +113,7 @@ class ReportGenerator(BaseModel):
         self.vocab = _VocabularyState(self.tokenizer)
         self.backbone = _build(backbone)
         self.region_proposer = _build(region_proposer)
-        self.encoder = _build(encoder)
+        self.encoder = self._build_encoder(encoder)
         self.decoder = self._build_decoder(decoder)
         if isinstance(loss, dict):
             loss = dict(loss)
@@ -124,6 +124,16 @@ class ReportGenerator(BaseModel):
         self.length_penalty = length_penalty
 
     # ------------------------------------------------------------------ build
+    def _build_encoder(self, encoder: Optional[ModuleCfg]):
+        """Build the encoder, sizing ``in_channels`` from what precedes it."""
+        if not isinstance(encoder, dict):
+            return encoder
+        encoder = dict(encoder)
+        if ('in_channels' in self._init_params(encoder['type'])
+                and encoder.get('in_channels') is None):
+            encoder['in_channels'] = self._visual_channels()
+        return MODELS.build(encoder)
+
     def _build_decoder(self, decoder: ModuleCfg) -> nn.Module:
         if isinstance(decoder, nn.Module):
             return decoder
@@ -150,8 +160,13 @@ class ReportGenerator(BaseModel):
 
     @torch.no_grad()
     def _visual_channels(self) -> int:
-        """Feature size reaching the decoder, found by one tiny forward."""
-        for module in (self.encoder, self.region_proposer):
+        """Feature size after the components built so far.
+
+        The last built of encoder / region proposer that declares
+        ``out_channels`` decides; otherwise one tiny backbone forward does.
+        """
+        for name in ('encoder', 'region_proposer'):
+            module = getattr(self, name, None)
             if module is not None and hasattr(module, 'out_channels'):
                 return int(module.out_channels)
         was_training = self.backbone.training

@@ -31,6 +31,43 @@ def _visual(batch=2, tokens=5, dims=6, seed=1):
 IDS = torch.tensor([[1, 5, 7, 9, 4, 2], [1, 4, 4, 9, 0, 0]])
 
 
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    # Tiny tensors: one thread is fastest, and much faster than two when
+    # other processes share the machine's cores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def trained():
+    """A decoder briefly fit to 4 reports of 3-10 words, and its memory.
+
+    At initialisation the tied embedding makes every step repeat its input;
+    a little training gives varied sequences of different lengths, so
+    that decoding tests compare real choices.
+    """
+    dec = _decoder().train()
+    visual = _visual(batch=4)
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.full((4, 12), PAD)
+    ids[:, 0] = BOS
+    for i, n in enumerate([3, 6, 8, 10]):
+        ids[i, 1:n + 1] = torch.randint(3, V, (n, ), generator=gen)
+        ids[i, n + 1] = EOS
+    optim = torch.optim.Adam(dec.parameters(), lr=1e-2)
+    for _ in range(40):
+        logits = dec(visual, ids[:, :-1])
+        loss = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), ids[:, 1:].flatten(), ignore_index=PAD)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    return dec.eval(), visual
+
+
 def test_shapes_tied_weights_and_padding_row():
     dec = _decoder()
     assert dec(_visual(), IDS).shape == (2, 6, V)
@@ -122,23 +159,30 @@ def _decode_kwargs(batch):
                 device=torch.device('cpu'))
 
 
-def test_greedy_with_cache_equals_recomputing_the_prefix():
-    dec = _decoder()
-    visual = _visual(batch=4)
+def _lengths(seqs):
+    return [row.tolist().index(EOS) if EOS in row else len(row)
+            for row in seqs]
+
+
+def test_greedy_with_cache_equals_recomputing_the_prefix(trained):
+    dec, visual = trained
     cached = greedy_decode(lambda: dec.init_state(visual), dec.step,
                            **_decode_kwargs(4))
     init_ref, step_ref = _reference(dec, visual)
     reference = greedy_decode(init_ref, step_ref, **_decode_kwargs(4))
-    assert cached.shape[1] >= 2
     assert torch.equal(cached, reference)
+    # Real, varied output: different rows and lengths, several words.
+    assert len(set(map(tuple, cached.tolist()))) == 4
+    assert len(set(_lengths(cached))) > 1 and max(_lengths(cached)) >= 5
 
 
-def test_beam_search_with_cache():
-    dec = _decoder()
-    visual = _visual(batch=2)
+def test_beam_search_with_cache(trained):
+    dec, visual4 = trained
+    visual = VisualFeatures(visual4.global_feat[2:], visual4.tokens[2:])
     out = beam_search(lambda: dec.init_state(visual), dec.step,
                       beam_size=3, **_decode_kwargs(2))
     assert out.shape[0] == 2 and 1 <= out.shape[1] <= 12
+    assert not torch.equal(out[0], out[1]) and max(_lengths(out)) >= 5
     init_ref, step_ref = _reference(dec, visual)
     reference = beam_search(init_ref, step_ref, beam_size=3,
                             **_decode_kwargs(2))

@@ -108,7 +108,7 @@ def test_load_word_vectors_checks_shape_and_sidecar(tmp_path):
     for name in ('v.npy', 'v.pt'):
         loaded = load_word_vectors(tmp_path / name, vocab_size=4)
         np.testing.assert_array_equal(loaded.numpy(), matrix)
-    with pytest.raises(ValueError, match='has 4 rows but the vocabulary has 5'):
+    with pytest.raises(ValueError, match='4 rows but the vocabulary has 5'):
         load_word_vectors(tmp_path / 'v.npy', vocab_size=5)
     with pytest.raises(FileNotFoundError, match='train_glove.py'):
         load_word_vectors(tmp_path / 'missing.npy')

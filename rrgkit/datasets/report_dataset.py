@@ -7,7 +7,6 @@ the image folder) and a ``report``. This is the form R2Gen published for
 IU X-Ray and MIMIC-CXR and the form of the COV-CTR copy in
 ``shared/data/covctr`` (which adds ``COVID`` and ``label1``).
 """
-import json
 import logging
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
@@ -17,70 +16,16 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from rrgkit.registry import DATASETS, TRANSFORMS
+from .annotation_checks import (check_images, load_tag_names, read_json,
+                                record_location, validate_records)
 from .errors import (AnnotationError, DatasetError, EmptyReportError,
-                     MissingImageError, format_problems)
+                     format_problems)
+from .resplit import check_resplit, resplit_records
 
 __all__ = ['ReportDataset', 'load_tag_names']
 
-SPLITS = ('train', 'val', 'test')
-
-
-def _read_json(path: str, what: str):
-    """Read a UTF-8 JSON file, turning every failure into AnnotationError."""
-    if not osp.isfile(path):
-        raise AnnotationError(
-            f'{what} not found: {path!r}. Check `data_root` and the file '
-            'name (relative paths are joined to `data_root`).')
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        text = raw.decode('utf-8-sig')
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b'\n') + 1
-        raise AnnotationError(
-            f'{what} {path!r} is not UTF-8 text (bad byte at line {line}, '
-            f'byte offset {e.start}). Re-save it as UTF-8.') from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise AnnotationError(
-            f'{what} {path!r} is not valid JSON: {e.msg} at line {e.lineno}, '
-            f'column {e.colno}. Fix the file (e.g. check it with '
-            '`python -m json.tool`).') from None
-
-
-def load_tag_names(tag_names: Union[str, Sequence[str]],
-                   root: str = '') -> List[str]:
-    """Return the tag vocabulary from a list or a JSON file.
-
-    Args:
-        tag_names (str | Sequence[str]): The tags, or a path to a JSON file
-            holding a list of tags or ``{"tags": [...]}``.
-        root (str): Folder a relative path is joined to. Defaults to ''.
-
-    Returns:
-        list[str]: The tags, in order.
-    """
-    source = 'tag_names'
-    if isinstance(tag_names, str):
-        path = tag_names if osp.isabs(tag_names) else osp.join(root, tag_names)
-        source = f'tag file {path!r}'
-        tag_names = _read_json(path, 'Tag file')
-        if isinstance(tag_names, dict):
-            if 'tags' not in tag_names:
-                raise AnnotationError(
-                    f'{source} is a JSON object without a "tags" key (keys: '
-                    f'{sorted(tag_names)}). Store a list, or '
-                    '{"tags": [...]}.')
-            tag_names = tag_names['tags']
-    if (not isinstance(tag_names, (list, tuple))
-            or not all(isinstance(t, str) for t in tag_names)):
-        raise AnnotationError(
-            f'{source} must be a list of strings, got {type(tag_names)}.')
-    dups = sorted({t for t in tag_names if list(tag_names).count(t) > 1})
-    if dups:
-        raise AnnotationError(f'{source} lists tags more than once: {dups}.')
-    return list(tag_names)
+# Former private name, still imported from here by textbook_dataset.py.
+_read_json = read_json
 
 
 @DATASETS.register_module()
@@ -177,7 +122,7 @@ class ReportDataset(BaseDataset):
             raise DatasetError('data_prefix needs an "img_path" entry (the '
                                f'image folder), got {data_prefix}.')
         if resplit is not None:
-            resplit = self._check_resplit(resplit, split)
+            resplit = check_resplit(resplit, split)
         self.split = split
         self.language = language
         self.language_key = language_key
@@ -212,26 +157,12 @@ class ReportDataset(BaseDataset):
         if self.tag_names is not None:
             self._metainfo['tag_names'] = list(self.tag_names)
 
-    @staticmethod
-    def _check_resplit(resplit: dict, split: str) -> dict:
-        resplit = dict(resplit)
-        unknown = set(resplit) - {'seed', 'ratios'}
-        ratios = tuple(resplit.get('ratios', (0.7, 0.1, 0.2)))
-        if unknown or len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
-            raise DatasetError(
-                'resplit must be dict(seed=int, ratios=(train, val, test)) '
-                f'with 3 non-negative ratios, got {resplit}.')
-        if split not in SPLITS:
-            raise DatasetError(f'With resplit, split must be one of {SPLITS}, '
-                               f'got {split!r}.')
-        return dict(seed=int(resplit.get('seed', 0)), ratios=ratios)
-
     # ------------------------------------------------------------------
     # Loading
     # ------------------------------------------------------------------
     def load_data_list(self) -> List[dict]:
         """Read, validate and convert the records of ``self.split``."""
-        ann = _read_json(self.ann_file, 'Annotation file')
+        ann = read_json(self.ann_file, 'Annotation file')
         if not isinstance(ann, dict) or not all(
                 isinstance(v, list) for v in ann.values()):
             raise AnnotationError(
@@ -246,114 +177,24 @@ class ReportDataset(BaseDataset):
         names = list(ann) if self.resplit is not None else [self.split]
         located = [(name, i, rec) for name in names
                    for i, rec in enumerate(ann[name])]
-        self._validate(located)
+        validate_records(located,
+                         self.ann_file,
+                         report_key=self.report_key,
+                         label_key=self.label_key,
+                         tags_key=self.tags_key,
+                         boxes_key=self.boxes_key,
+                         language=self.language,
+                         language_key=self.language_key,
+                         tag_names=self.tag_names)
         if self.resplit is not None:
-            located = self._resplit(located)
+            located = resplit_records(located, self.resplit, self.split)
         located = self._filter_language(located)
         located = self._handle_empty(located)
         data_list = [self._convert(rec) for _, _, rec in located]
         if self.check_files:
-            self._check_images(data_list)
+            check_images(data_list, self.split, self.ann_file,
+                         osp.abspath(self.data_prefix['img_path']))
         return data_list
-
-    def _where(self, split: str, index: int, rec) -> str:
-        rid = rec.get('id') if isinstance(rec, dict) else None
-        rid = f', id {rid!r}' if rid is not None else ''
-        return f'split {split!r} record #{index}{rid}'
-
-    def _validate(self, located: list) -> None:
-        """Collect every malformed record, then raise once."""
-        checks = [('id', (str, int), 'a string'),
-                  ('image_path', (str, list), 'a path or a list of paths'),
-                  (self.report_key, str, 'a string')]
-        if self.label_key:
-            checks.append((self.label_key, int, 'an integer class index'))
-        if self.tags_key:
-            checks.append((self.tags_key, list, 'a list of tag names'))
-        if self.boxes_key:
-            checks.append((self.boxes_key, list, 'a list of [x1, y1, x2, y2]'))
-        if self.language is not None:
-            checks.append((self.language_key, str, 'a string'))
-        tags = set(self.tag_names or ())
-        problems = []
-        for split, i, rec in located:
-            where = self._where(split, i, rec)
-            if not isinstance(rec, dict):
-                problems.append(f'{where}: is {type(rec).__name__}, not an '
-                                'object')
-                continue
-            for key, types, desc in checks:
-                value = rec.get(key)
-                if key not in rec:
-                    problems.append(f'{where}: missing key {key!r}')
-                elif not isinstance(value, types) or isinstance(value, bool):
-                    problems.append(f'{where}: key {key!r} must be {desc}, '
-                                    f'got {value!r:.60}')
-            problems += [
-                f'{where}: ' + p for p in self._value_problems(rec, tags)
-            ]
-        if problems:
-            raise AnnotationError(
-                f'{len(problems)} problem(s) in annotation file '
-                f'{self.ann_file!r}:\n{format_problems(problems)}\n'
-                'Fix these records (or the key names passed to '
-                'ReportDataset).')
-
-    def _value_problems(self, rec: dict, tags: set) -> List[str]:
-        """Problems inside values whose type is already right."""
-        problems = []
-        paths = rec.get('image_path')
-        if isinstance(paths, list) and (
-                not paths or not all(isinstance(p, str) and p for p in paths)):
-            problems.append("key 'image_path' must be a non-empty list of "
-                            'non-empty strings')
-        elif isinstance(paths, str) and not paths:
-            problems.append("key 'image_path' is empty")
-        tag_list = rec.get(self.tags_key) if self.tags_key else None
-        if isinstance(tag_list, list):
-            unknown = [t for t in tag_list if t not in tags]
-            if unknown:
-                problems.append(
-                    f'key {self.tags_key!r} has tag(s) not in tag_names: '
-                    f'{unknown}; add them to the tag vocabulary or fix the '
-                    'record')
-        boxes = rec.get(self.boxes_key) if self.boxes_key else None
-        if isinstance(boxes, list):
-            ok = all(
-                isinstance(b, list) and len(b) == 4 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool)
-                    for v in b) for b in boxes)
-            if not ok:
-                problems.append(f'key {self.boxes_key!r} must be a list of '
-                                '[x1, y1, x2, y2] numbers')
-            elif boxes and isinstance(paths, list) and len(paths) > 1:
-                problems.append(f'key {self.boxes_key!r}: boxes are only '
-                                'supported for single-image records')
-        return problems
-
-    def _resplit(self, located: list) -> list:
-        """Seeded re-split by image id over all splits of the file."""
-        ids = sorted({str(rec['id']) for _, _, rec in located})
-        order = np.random.default_rng(self.resplit['seed']).permutation(
-            len(ids))
-        ratios = np.asarray(self.resplit['ratios'], dtype=float)
-        ratios = ratios / ratios.sum()
-        n_train = int(round(len(ids) * ratios[0]))
-        n_val = int(round(len(ids) * ratios[1]))
-        bounds = {
-            'train': (0, n_train),
-            'val': (n_train, n_train + n_val),
-            'test': (n_train + n_val, len(ids))
-        }[self.split]
-        keep = {ids[j] for j in order[bounds[0]:bounds[1]]}
-        seen, out = set(), []
-        for split, i, rec in located:
-            # A record listed in several splits of the file is taken once.
-            key = json.dumps(rec, sort_keys=True, ensure_ascii=False)
-            if str(rec['id']) in keep and key not in seen:
-                seen.add(key)
-                out.append((split, i, rec))
-        return out
 
     def _filter_language(self, located: list) -> list:
         if self.language is None:
@@ -373,7 +214,7 @@ class ReportDataset(BaseDataset):
         if not empty:
             return located
         if self.empty_report == 'error':
-            lines = [self._where(s, i, r) for s, i, r in empty]
+            lines = [record_location(s, i, r) for s, i, r in empty]
             raise EmptyReportError(
                 f'{len(empty)} record(s) in {self.ann_file!r} have an empty '
                 f'{self.report_key!r}:\n{format_problems(lines)}\n'
@@ -418,26 +259,6 @@ class ReportDataset(BaseDataset):
                 'annotation file or split. Re-run '
                 'tools/dataset_converters/mine_tags.py on this file.')
         return self._tag_labels[img_id]
-
-    def _check_images(self, data_list: List[dict]) -> None:
-        missing = []
-        for info in data_list:
-            paths = info['img_path']
-            for path in [paths] if isinstance(paths, str) else paths:
-                if not osp.isfile(path):
-                    missing.append(path)
-        missing = list(dict.fromkeys(missing))  # unique, in order
-        if missing:
-            shown = '\n'.join(f'  - {p}' for p in missing[:5])
-            more = f'\n  ... and {len(missing) - 5} more' \
-                if len(missing) > 5 else ''
-            raise MissingImageError(
-                f'{len(missing)} image file(s) of split {self.split!r} '
-                f'(annotation {self.ann_file!r}) are missing from folder '
-                f'{osp.abspath(self.data_prefix["img_path"])!r}:\n'
-                f'{shown}{more}\nCheck `data_root` / `data_prefix`, restore '
-                'the files, or pass check_files=False to find out at '
-                'loading time instead.')
 
     # ------------------------------------------------------------------
     # Queries

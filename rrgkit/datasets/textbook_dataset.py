@@ -38,7 +38,6 @@ LANGUAGES = ('en', 'zh')
 SPLITS = ('train', 'val')
 
 _CJK = r'\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
-_CJK_CHAR = re.compile(f'[{_CJK}]')
 
 # English: a sentence ends at . ! ? (plus closing quotes/brackets) followed
 # by whitespace and a capital, a digit or an opening quote/bracket. A '.'
@@ -75,30 +74,44 @@ def _normalise_space(text: str, language: str) -> str:
     return text
 
 
+def _unclosed(line: str) -> bool:
+    """Whether a line opens more brackets than it closes."""
+    return (line.count('(') + line.count('\uff08') >
+            line.count(')') + line.count('\uff09'))
+
+
+def _continues(prev: str, line: str, language: str) -> bool:
+    if _unclosed(prev):
+        return True
+    if language == 'en':
+        return prev.endswith(_EN_CONTINUES) or line[0].islower()
+    return (prev.endswith(_ZH_CONTINUES)
+            or line.startswith(_ZH_CONTINUATION_START))
+
+
 def _join_lines(lines: List[str], language: str) -> List[str]:
     """Join the lines of one paragraph that were broken mid-sentence.
 
-    English: a line is continued when it ends with ``, ; : ( -`` or the next
-    line starts with a lowercase letter (a wrapped line; a trailing hyphen
-    is kept and joined without a space). Chinese (OCR): a line is continued
-    when it ends with a continuation mark (``， 、 ： （`` ...) or the next
-    line starts with a mark that cannot start a sentence (``， 。 ） %``
-    ...). Any other line break ends a sentence.
+    A line is continued by the next one when it leaves a bracket open, and
+    in English when it ends with ``, ; : ( -`` or the next line starts with
+    a lowercase letter (a wrapped line; a trailing hyphen is kept and joined
+    without a space); in Chinese (OCR) when it ends with a continuation mark
+    (``， 、 ： （`` ...) or the next line starts with a mark that cannot
+    start a sentence (``， 。 ） %`` ...). Any other line break ends a
+    sentence.
     """
     out: List[str] = []
+    prev = ''  # the previous raw line (brackets are counted per line)
     for line in (raw.strip() for raw in lines):
         if not line:
             continue
-        if out and language == 'en' and (out[-1].endswith(_EN_CONTINUES)
-                                         or line[0].islower()):
-            glue = '' if out[-1].endswith('-') and line[0].isalpha() else ' '
-            out[-1] += glue + line
-        elif out and language == 'zh' and (
-                out[-1].endswith(_ZH_CONTINUES)
-                or line.startswith(_ZH_CONTINUATION_START)):
+        if not out or not _continues(prev, line, language):
+            out.append(line)
+        elif language == 'zh' or (prev.endswith('-') and line[0].isalpha()):
             out[-1] += line
         else:
-            out.append(line)
+            out[-1] += ' ' + line
+        prev = line
     return out
 
 
@@ -106,9 +119,8 @@ def _split_en(text: str) -> List[str]:
     pieces, start = [], 0
     for match in _EN_END.finditer(text):
         words = text[start:match.start()].split()
-        last = words[-1].lower().lstrip('("\'') if words else ''
-        if last in _EN_ABBREVIATIONS or re.fullmatch(r'[A-Z]', words[-1]
-                                                     if words else ''):
+        last = words[-1].lstrip('("\'') if words else ''
+        if last.lower() in _EN_ABBREVIATIONS or re.fullmatch('[A-Z]', last):
             continue  # 'Dr. Smith', 'e.g. Fever', 'J. Smith'
         pieces.append(text[start:match.end()])
         start = match.end()
@@ -121,10 +133,11 @@ def split_sentences(text: str, language: str = 'en') -> List[str]:
 
     Blank lines separate paragraphs; line breaks inside a paragraph end a
     sentence unless the line was broken mid-sentence (see
-    :func:`_join_lines`). English then splits at ``. ! ?`` followed by
-    whitespace and a capital or digit (decimals like ``3.5``, common
-    abbreviations and initials are kept together) and at bullet dashes
-    (`` - ``). Chinese splits after ``。！？`` and at ``；``.
+    :func:`_join_lines`); form feeds (OCR page breaks) never do. English
+    then splits at ``. ! ?`` followed by whitespace and a capital or digit
+    (decimals like ``3.5``, common abbreviations and initials are kept
+    together) and at bullet dashes (`` - ``). Chinese splits after
+    ``。！？`` and at ``；``.
 
     Args:
         text (str): The raw text.
@@ -136,9 +149,12 @@ def split_sentences(text: str, language: str = 'en') -> List[str]:
     if language not in LANGUAGES:
         raise ValueError(f'language must be one of {LANGUAGES}, got '
                          f'{language!r}')
+    text = text.replace('\r\n', '\n').replace('\r', '\n')
+    # A form feed is an OCR page break, often in mid-sentence: join across.
+    text = text.replace('\f', '' if language == 'zh' else ' ')
     sentences = []
-    for paragraph in re.split(r'\n[ \t\r\f\v]*\n', text):
-        for line in _join_lines(paragraph.splitlines(), language):
+    for paragraph in re.split(r'\n[ \t\v]*\n', text):
+        for line in _join_lines(paragraph.split('\n'), language):
             line = _normalise_space(line, language)
             parts = _split_en(line) if language == 'en' else \
                 _ZH_END.split(line)
@@ -224,8 +240,8 @@ class TextbookDataset(BaseDataset):
             ones (repeated OCR pieces). Defaults to None: True for
             ``'zh'``, False for ``'en'``.
         pipeline (Sequence[dict | Callable]): Transforms, built with
-            rrgkit's TRANSFORMS registry, e.g. ``[dict(type='PackTextInputs')]``.
-            Defaults to ().
+            rrgkit's TRANSFORMS registry, e.g.
+            ``[dict(type='PackTextInputs')]``. Defaults to ().
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments
             (``metainfo``, ``lazy_init``, ``indices``, ...).
     """

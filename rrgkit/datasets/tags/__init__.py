@@ -14,12 +14,13 @@ from .annotate import (add_tags_to_annotation, file_sha256, read_annotation,
                        split_sha256)
 from .lexicon import (CATEGORIES, DEFAULT_LEXICON, KINDS, Lexicon, TagInfo,
                       TagTerm)
-from .miner import (MINER_VERSION, Mention, TagVocabulary, TagVocabularyError,
-                    extract_tags, find_mentions, label_report, load_tag_file,
+from .miner import (Mention, extract_tags, find_mentions, label_report,
                     mine_tag_vocabulary, unmatched_clauses)
 from .negation import (LANGUAGES, Clause, NegationCue, find_negations,
                        is_negated, normalize_language, normalize_text,
                        split_clauses)
+from .vocabulary import (MINER_VERSION, TagVocabulary, TagVocabularyError,
+                         load_tag_file)
 
 __all__ = [
     'TagVocabulary', 'TagVocabularyError', 'mine_tag_vocabulary',

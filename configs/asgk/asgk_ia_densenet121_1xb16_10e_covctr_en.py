@@ -1,5 +1,5 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
-# ASGK "+IA" on COV-CTR English, trained jointly from scratch in one stage:
+# ASGK "+IA" (Table 2) on COV-CTR English, trained jointly in one stage:
 # CAM-threshold region crops + fusion (tags with focal loss), medical tag
 # graph (prior: tag co-occurrence of the training split), GPT decoder.
 # CPU schedule: 128 px images and crops, 10 epochs. Paper: 224 px; visual

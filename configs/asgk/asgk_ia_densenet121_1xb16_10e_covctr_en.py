@@ -13,7 +13,21 @@ with read_base():
     from .._base_.models.asgk_densenet121 import *  # noqa: F401,F403
     from .._base_.schedules.adam_20e import *  # noqa: F401,F403
 
+from rrgkit.datasets.textbook_dataset import (PackTextInputs,  # noqa: E402
+                                              TextbookDataset)
 from rrgkit.engine.hooks import MostFrequentReportHook  # noqa: E402
+
+# External medical text (ASGK's textbook), read from data/textbook
+# (e.g. `ln -s ../shared/data/textbook data/textbook`). Its training
+# sentences join the training reports in the vocabulary of every ASGK
+# COV-CTR config, so the textbook-pretrained decoder (stage 1) and the
+# report model share one vocabulary.
+textbook = dict(
+    type=TextbookDataset,
+    data_root='data/textbook',
+    ann_file='medquad_thoracic_en.json',
+    language='en',
+    pipeline=[dict(type=PackTextInputs)])
 
 image_size = 128
 for _loader in (train_dataloader, val_dataloader, test_dataloader):
@@ -24,7 +38,8 @@ model.update(
         type=ReportTokenizer,
         language='en',
         min_freq=3,
-        corpus=train_dataloader['dataset']))
+        corpus=[train_dataloader['dataset'],
+                dict(**textbook, split='train')]))
 model['region_proposer'].update(num_tags=num_tags, crop_size=image_size)
 model['encoder'].update(
     num_tags=num_tags,

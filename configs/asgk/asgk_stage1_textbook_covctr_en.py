@@ -3,25 +3,17 @@
 # rebuild textbook sentences from their single-layer GRU (1024) encoding.
 # English medical text (MedQuAD thoracic answers) read from data/textbook
 # (e.g. `ln -s ../shared/data/textbook data/textbook`). The vocabulary is
-# the COV-CTR training reports' (so stage 3 can reuse the decoder); textbook
-# words outside it become <unk>. Paper: Adam 5e-4, max length 300,
-# embedding 300.
+# the one of all ASGK COV-CTR configs (training reports + textbook
+# training sentences), so stage 3 reuses the decoder. Paper: Adam 5e-4,
+# max length 300, embedding 300.
 from mmengine.config import read_base
 
 with read_base():
     from .asgk_ia_densenet121_1xb16_10e_covctr_en import *  # noqa: F401,F403
 
-from rrgkit.datasets.textbook_dataset import (PackTextInputs,  # noqa: E402
-                                              TextbookDataset)
 from rrgkit.models.generators.textbook_pretrainer import \
     TextbookPretrainer  # noqa: E402
 
-textbook = dict(
-    type=TextbookDataset,
-    data_root='data/textbook',
-    ann_file='medquad_thoracic_en.json',
-    language='en',
-    pipeline=[dict(type=PackTextInputs)])
 model = dict(
     type=TextbookPretrainer,
     decoder=model['decoder'],

@@ -3,11 +3,13 @@ from .errors import (AnnotationError, DatasetError, EmptyReportError,
                      ImageDecodeError, MissingImageError)
 from .report_dataset import ReportDataset, load_tag_names
 from .synthetic_ct_dataset import SyntheticCTDataset
+from .textbook_dataset import PackTextInputs, TextbookDataset
 from .transforms import (EachView, LoadReportImage, PackReportInputs,
                          RandomAffineView, read_image)
 
 __all__ = [
-    'ReportDataset', 'SyntheticCTDataset', 'load_tag_names', 'DatasetError', 'AnnotationError',
+    'ReportDataset', 'SyntheticCTDataset', 'TextbookDataset',
+    'PackTextInputs', 'load_tag_names', 'DatasetError', 'AnnotationError',
     'MissingImageError', 'ImageDecodeError', 'EmptyReportError',
     'LoadReportImage', 'read_image', 'PackReportInputs', 'EachView',
     'RandomAffineView'

@@ -24,9 +24,6 @@ from .resplit import check_resplit, resplit_records
 
 __all__ = ['ReportDataset', 'load_tag_names']
 
-# Former private name, still imported from here by textbook_dataset.py.
-_read_json = read_json
-
 
 @DATASETS.register_module()
 class ReportDataset(BaseDataset):

@@ -26,8 +26,8 @@ from mmengine.dataset import BaseDataset
 
 from rrgkit.registry import DATASETS, TRANSFORMS
 from rrgkit.structures import ReportDataSample
+from .annotation_checks import read_json
 from .errors import AnnotationError, DatasetError, format_problems
-from .report_dataset import _read_json
 
 __all__ = [
     'TextbookDataset', 'PackTextInputs', 'split_sentences',
@@ -297,7 +297,7 @@ class TextbookDataset(BaseDataset):
             raise DatasetError(
                 f'Textbook file {path!r} must be a .json list of records or '
                 'a .txt file.')
-        records = _read_json(path, 'Textbook file')
+        records = read_json(path, 'Textbook file')
         if not isinstance(records, list):
             raise AnnotationError(
                 f'Textbook file {path!r} must hold a JSON list of records '

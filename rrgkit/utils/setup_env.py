@@ -28,7 +28,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     """
     parser.add_argument('--work-dir', help='where to save logs and models')
     parser.add_argument(
-        '--data-root', help='override every dataset data_root in the config')
+        '--data-root',
+        help="point the config's main dataset(s) at this folder (the "
+        "data_root values equal to the config's top-level data_root)")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -59,12 +61,15 @@ def resolve_work_dir(cfg: Config, args: argparse.Namespace) -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
 
-def set_data_root(node, data_root: str) -> int:
-    """Replace every ``data_root`` value in a config tree.
+def set_data_root(node, data_root: str, old: Optional[str] = None) -> int:
+    """Replace ``data_root`` values in a config tree.
 
     Args:
         node: Config (sub)tree, changed in place.
         data_root (str): The new data root.
+        old (str, optional): Replace only the values equal to this (the
+            config's top-level ``data_root``), so other datasets (e.g. a
+            textbook) keep theirs. None replaces every ``data_root``.
 
     Returns:
         int: How many ``data_root`` keys were replaced.
@@ -72,14 +77,15 @@ def set_data_root(node, data_root: str) -> int:
     count = 0
     if isinstance(node, dict):
         for key in list(node.keys()):
-            if key == 'data_root':
-                node[key] = data_root
-                count += 1
+            if key == 'data_root' and not isinstance(node[key], dict):
+                if old is None or node[key] == old:
+                    node[key] = data_root
+                    count += 1
             else:
-                count += set_data_root(node[key], data_root)
+                count += set_data_root(node[key], data_root, old)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            count += set_data_root(value, data_root)
+            count += set_data_root(value, data_root, old)
     return count
 
 
@@ -91,8 +97,9 @@ def load_config(path: str,
     Args:
         path (str): Config file.
         cfg_options (dict, optional): ``--cfg-options`` overrides.
-        data_root (str, optional): ``--data-root`` override of every
-            dataset's ``data_root``.
+        data_root (str, optional): ``--data-root``: replaces the
+            ``data_root`` of the datasets that use the config's top-level
+            ``data_root`` (all of them when there is none).
 
     Returns:
         Config: The checked config.
@@ -102,8 +109,11 @@ def load_config(path: str,
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if data_root is not None:
-        if set_data_root(cfg._cfg_dict, data_root) == 0:
+    if data_root is not None and not cfg.get('stages'):
+        # A pipeline passes --data-root on to each stage's config.
+        old = cfg.get('data_root')
+        old = old if isinstance(old, str) else None
+        if set_data_root(cfg._cfg_dict, data_root, old) == 0:
             raise ValueError(f'--data-root given, but config {path} has no '
                              'data_root key to set.')
     check_config_types(cfg, path)

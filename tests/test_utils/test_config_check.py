@@ -40,3 +40,12 @@ def test_set_data_root_replaces_every_occurrence():
     assert set_data_root(cfg, '/data') == 2
     assert cfg['a']['data_root'] == '/data'
     assert cfg['a']['b'][0]['data_root'] == '/data'
+
+
+def test_set_data_root_can_spare_other_datasets():
+    cfg = dict(data_root='data/covctr',
+               train=dict(data_root='data/covctr'),
+               textbook=dict(data_root='data/textbook'))
+    assert set_data_root(cfg, '/real/covctr', old='data/covctr') == 2
+    assert cfg['textbook']['data_root'] == 'data/textbook'
+    assert cfg['train']['data_root'] == '/real/covctr'

@@ -2,5 +2,9 @@
 from .data_preprocessor import ReportDataPreprocessor
 from .report_generator import ReportGenerator
 from .tag_classifier import TagClassifier
+from .textbook_pretrainer import TextbookPretrainer, load_decoder_from
 
-__all__ = ['ReportGenerator', 'ReportDataPreprocessor', 'TagClassifier']
+__all__ = [
+    'ReportGenerator', 'ReportDataPreprocessor', 'TagClassifier',
+    'TextbookPretrainer', 'load_decoder_from'
+]

@@ -15,6 +15,22 @@ from .report_tokenizer import ReportTokenizer
 __all__ = ['build_tokenizer']
 
 
+def _read_corpus(corpus: Any) -> Tuple[str, List[str]]:
+    """Build one corpus (config or object) and return its name and texts."""
+    name, split = _describe_corpus(corpus)
+    if split is not None and split != 'train':
+        print_log(f'Building the report vocabulary from split={split!r} '
+                  f'of {name}: vocabularies should come from the '
+                  f'training split.', logger='current',
+                  level=logging.WARNING)
+    if isinstance(corpus, Mapping):
+        corpus = DATASETS.build(dict(corpus))
+    if not hasattr(corpus, 'get_reports'):
+        raise TypeError(f'tokenizer corpus {name} has no get_reports() '
+                        f'method; give a report dataset config.')
+    return name, list(corpus.get_reports())
+
+
 def _describe_corpus(corpus: Any) -> Tuple[str, Optional[str]]:
     """Return a human-readable name of a corpus and its split (if known)."""
     if isinstance(corpus, Mapping):
@@ -34,7 +50,8 @@ def build_tokenizer(cfg: Union[Mapping[str, Any], ReportTokenizer],
     """Build a tokenizer and, if needed, its vocabulary.
 
     Priority: a ``vocab`` in the config (the corpus is not read), then
-    ``corpus_reports``, then ``cfg['corpus']`` (a dataset config, built with
+    ``corpus_reports``, then ``cfg['corpus']`` (a dataset config, or a list
+    of them whose texts are pooled, e.g. reports + a textbook; built with
     ``rrgkit.registry.DATASETS``, or an object with ``get_reports()``). With
     none of them the tokenizer is returned unbuilt. ``type`` defaults to
     ``ReportTokenizer``.
@@ -61,19 +78,14 @@ def build_tokenizer(cfg: Union[Mapping[str, Any], ReportTokenizer],
         what = f'{len(corpus_reports)} given reports'
         tokenizer.build_vocab(corpus_reports)
     elif corpus is not None:
-        name, split = _describe_corpus(corpus)
-        if split is not None and split != 'train':
-            print_log(f'Building the report vocabulary from split={split!r} '
-                      f'of {name}: vocabularies should come from the '
-                      f'training split.', logger='current',
-                      level=logging.WARNING)
-        if isinstance(corpus, Mapping):
-            corpus = DATASETS.build(dict(corpus))
-        if not hasattr(corpus, 'get_reports'):
-            raise TypeError(f'tokenizer corpus {name} has no get_reports() '
-                            f'method; give a report dataset config.')
-        reports = list(corpus.get_reports())
-        what = f'{len(reports)} reports of {name}'
+        corpora = list(corpus) if isinstance(corpus, (list, tuple)) \
+            else [corpus]
+        reports, names = [], []
+        for one in corpora:
+            name, texts = _read_corpus(one)
+            reports += texts
+            names.append(f'{len(texts)} texts of {name}')
+        what = ' + '.join(names)
         tokenizer.build_vocab(reports)
     else:
         print_log('ReportTokenizer: no vocabulary yet (no vocab, corpus or '

@@ -9,7 +9,9 @@ with read_base():
 
 optim_wrapper.update(
     optimizer=dict(type=Adam, lr=5e-4),
-    paramwise_cfg=dict(custom_keys={
-        'backbone': dict(lr_mult=0.02),  # 1e-5
-        'region_proposer.region_backbone': dict(lr_mult=0.02),
-    }))
+    paramwise_cfg=dict(
+        custom_keys={
+            'backbone': dict(lr_mult=0.02),  # 1e-5 (also the region one)
+        },
+        # The decoder's output layer is tied to its word embedding.
+        bypass_duplicate=True))

@@ -13,7 +13,8 @@ _RUN = itertools.count()
 def load_tool(name):
     """Import ``tools/<name>.py`` as a module."""
     path = osp.join(REPO, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'rrgkit_tool_{name}', path)
+    module_name = 'rrgkit_tool_' + name.replace('/', '_')
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

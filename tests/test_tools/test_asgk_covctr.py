@@ -53,7 +53,8 @@ def tags_file(covctr_root, tmp_path):
 def test_asgk_covctr_three_stages(covctr_root, tags_file, tmp_path,
                                   train_tool):
     tb = f'model.tokenizer.corpus.1.data_root={TEXTBOOK}'
-    report_corpus = f'model.tokenizer.corpus.0.data_root={covctr_root}'
+    report_corpus = [f'model.tokenizer.corpus.0.data_root={covctr_root}',
+                     f'model.tokenizer.corpus.0.tags_file={tags_file}']
     visual = ['model.region_proposer.crop_size=64']
     graph = ['model.encoder.d_model=32', 'model.encoder.num_heads=2',
              f'model.encoder.prior_graph.corpus.data_root={covctr_root}',
@@ -64,7 +65,7 @@ def test_asgk_covctr_three_stages(covctr_root, tags_file, tmp_path,
     roots = [f'{s}_dataloader.dataset.data_root={covctr_root}'
              for s in ('train', 'val', 'test')]
     stage1 = (_common(tags_file, covctr_root, 'tb') + DECODER +
-              [tb, report_corpus] +
+              [tb, *report_corpus] +
               [f'{s}_dataloader.dataset.data_root={TEXTBOOK}'
                for s in ('train', 'val')] +
               _loader_opts(8, pipeline_scale=False)[:8] +
@@ -74,7 +75,7 @@ def test_asgk_covctr_three_stages(covctr_root, tags_file, tmp_path,
               roots + _loader_opts(8))
     stage3 = (_common(tags_file, covctr_root, 'full') + DECODER + visual +
               graph +
-              tags + roots + [tb, report_corpus] + _loader_opts(8))
+              tags + roots + [tb, *report_corpus] + _loader_opts(8))
     stages = [
         dict(name='textbook',
              config=osp.join(ASGK, 'asgk_stage1_textbook_covctr_en.py'),

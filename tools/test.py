@@ -7,8 +7,6 @@ Writes, next to mmengine's metrics log in ``<work_dir>/<timestamp>/``:
 The vocabulary comes from the checkpoint, never from re-reading the data.
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 
@@ -20,6 +18,7 @@ from mmengine.runner import Runner  # noqa: E402
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
 from rrgkit.registry import RUNNERS  # noqa: E402
+from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     resolve_work_dir, run_cli, without_hook)
 
@@ -80,17 +79,9 @@ def write_results(runner, metrics, args):
     if args.out:
         paths.append(args.out)
     for path in paths:
-        _write_json(path, records)
-    _write_json(osp.join(runner.log_dir, 'metrics.json'), summary)
+        atomic_write_json(records, path)
+    atomic_write_json(summary, osp.join(runner.log_dir, 'metrics.json'))
     runner.logger.info(f'Generated reports written to {", ".join(paths)}')
-
-
-def _write_json(path, obj):
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
 
 
 def main(argv=None):

@@ -20,10 +20,8 @@ written to a temporary name first and then renamed. Use the matrix with
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -37,6 +35,7 @@ from rrgkit.models.utils.glove import (build_cooccurrence,  # noqa: E402
                                        train_glove)
 from rrgkit.registry import DATASETS  # noqa: E402
 from rrgkit.utils.setup_env import load_config, run_cli  # noqa: E402
+from rrgkit.utils.fileio import atomic_write  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -74,23 +73,6 @@ def corpus_config(cfg, config_path):
             'train_dataloader.dataset is set, so there are no training '
             'reports to train word vectors on.')
     return corpus
-
-
-def _atomic_write(path, write):
-    folder = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_',
-                               suffix=osp.basename(path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def fill_untrained_rows(vectors, tokenizer, seen, seed):
@@ -160,9 +142,9 @@ def main(argv=None):
         special_rows='<pad> zero; <bos>, <eos> and tokens absent from the '
         'reports: normal(0, 0.1 * std of trained rows)')
     sidecar = osp.splitext(args.out)[0] + '.json'
-    _atomic_write(args.out, lambda f: np.save(f, vectors))
+    atomic_write(args.out, lambda f: np.save(f, vectors))
     text = json.dumps(meta, indent=2, ensure_ascii=False).encode('utf-8')
-    _atomic_write(sidecar, lambda f: f.write(text))
+    atomic_write(sidecar, lambda f: f.write(text))
     print(f'{vocab_size} x {args.dim} vectors from {len(reports)} reports '
           f'({cooc.counts.size} co-occurring pairs) in {seconds:.1f}s; '
           f'loss {history[0]:.4f} -> {history[-1]:.4f}')

@@ -28,6 +28,7 @@ import torch
 from mmengine.config import Config
 
 from rrgkit.utils.checkpoint import CheckpointError, safe_load_checkpoint
+from rrgkit.utils.fileio import atomic_write, atomic_write_json
 
 __all__ = ['is_pipeline', 'stage_checkpoint', 'merge_stage_weights',
            'run_pipeline']
@@ -87,11 +88,9 @@ def merge_stage_weights(sources: List[str], out_path: str) -> str:
                 continue
             merged[key] = value
             origin[key] = path
-    tmp = f'{out_path}.tmp'
-    torch.save(dict(state_dict=merged,
-                    meta=dict(rrgkit=dict(merged_from=list(sources)))), tmp)
-    os.replace(tmp, out_path)
-    return out_path
+    checkpoint = dict(state_dict=merged,
+                      meta=dict(rrgkit=dict(merged_from=list(sources))))
+    return atomic_write(out_path, lambda f: torch.save(checkpoint, f))
 
 
 def run_pipeline(cfg: Config, config_path: str, work_dir: str,
@@ -136,8 +135,6 @@ def run_pipeline(cfg: Config, config_path: str, work_dir: str,
               + (' (resuming)' if resume else ''))
         train_stage(stage_cfg, stage_dir, options, resume)
         checkpoint = _final_checkpoint(stage_dir)
-        tmp = osp.join(stage_dir, f'{DONE_FILE}.tmp')
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(dict(stage=name, checkpoint=checkpoint), f)
-        os.replace(tmp, osp.join(stage_dir, DONE_FILE))
+        atomic_write_json(dict(stage=name, checkpoint=checkpoint),
+                          osp.join(stage_dir, DONE_FILE))
         finished[name] = checkpoint

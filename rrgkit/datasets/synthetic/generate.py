@@ -20,6 +20,8 @@ from typing import Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 from PIL import Image
 
+from rrgkit.utils.fileio import atomic_write_json
+
 from .findings import (ABNORMAL_TAGS, FINDING_TYPES, LABEL_NAMES, NORMAL_TAGS,
                        TAG_NAMES, conclusion_label, findings_to_tags,
                        resolve_lesion_mix, sample_findings)
@@ -184,13 +186,6 @@ def _assign_splits(cfg: SyntheticCTConfig) -> List[str]:
     return list(names)
 
 
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f'.{path.name}.tmp-{uuid.uuid4().hex}')
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + '\n',
-                   encoding='utf-8')
-    os.replace(tmp, path)
-
-
 def _iterate(n: int, progress: bool):
     if not progress:
         yield from range(n)
@@ -244,7 +239,7 @@ def generate_synthetic_ct(out_dir: Union[str, Path],
         record = _record(cfg, case, splits[index], id_width)
         Image.fromarray(case.image).save(image_dir / record['image_path'])
         annotation[record['split']].append(record)
-    _write_json(out_dir / 'annotation.json', annotation)
+    atomic_write_json(annotation, out_dir / 'annotation.json')
     meta = {
         'generator_version': GENERATOR_VERSION,
         'tag_names': list(TAG_NAMES),
@@ -261,7 +256,7 @@ def generate_synthetic_ct(out_dir: Union[str, Path],
                              'image left, anterior at the top'),
         'box_format': 'xyxy pixel edges: x1 <= x < x2, y1 <= y < y2',
     }
-    _write_json(out_dir / 'meta.json', meta)  # last: marks completion
+    atomic_write_json(meta, out_dir / 'meta.json')  # last: marks completion
     return out_dir
 
 

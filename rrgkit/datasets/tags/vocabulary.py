@@ -9,18 +9,17 @@ version, source annotation and split hashes) and a fingerprint that
 :meth:`TagVocabulary.from_dict` checks, so an edited or stale file is
 caught when it is read.
 """
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
                     Tuple, Union)
 
 from ..errors import AnnotationError
+from rrgkit.utils.fileio import atomic_write_json
 from .negation import normalize_language
 
 __all__ = [
@@ -39,7 +38,7 @@ class TagVocabularyError(AnnotationError):
 
 
 def write_json_atomic(obj: Any, path: Union[str, os.PathLike]) -> str:
-    """Write UTF-8 JSON to a temp file in the same folder, then rename it.
+    """Write UTF-8 JSON atomically (see :func:`rrgkit.utils.fileio.atomic_write`).
 
     Args:
         obj (Any): JSON-able object.
@@ -48,23 +47,7 @@ def write_json_atomic(obj: Any, path: Union[str, os.PathLike]) -> str:
     Returns:
         str: The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, ensure_ascii=False, indent=1) + '\n'
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                               suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return str(path)
+    return atomic_write_json(obj, path)
 
 
 def _read_json(path: Union[str, os.PathLike]) -> Any:

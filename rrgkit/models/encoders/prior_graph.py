@@ -17,12 +17,13 @@ import json
 import math
 import os
 import os.path as osp
-import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import networkx as nx
 import numpy as np
 import torch
+
+from rrgkit.utils.fileio import atomic_write_json
 
 __all__ = [
     'build_cooccurrence_graph', 'load_knowledge_graph',
@@ -165,18 +166,7 @@ def save_knowledge_graph(graph: nx.Graph, path: PathLike) -> None:
         graph=_jsonable(dict(graph.graph)),
         nodes=nodes,
         edges=edges)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=osp.basename(path) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(content, f, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_json(content, path)
 
 
 def load_knowledge_graph(path: PathLike) -> nx.Graph:

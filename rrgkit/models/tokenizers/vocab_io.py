@@ -7,15 +7,15 @@ vocabulary state dict (format ``rrgkit-vocab-v1``) holds the tokens and the
 settings in :data:`STATE_KEYS`; it is saved as UTF-8 JSON in the work dir and
 in every checkpoint.
 """
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from collections import Counter
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, Sequence,
                     Tuple, Union)
+
+from rrgkit.utils.fileio import atomic_write_json
 
 __all__ = [
     'SPECIAL_TOKENS', 'PAD_ID', 'BOS_ID', 'EOS_ID', 'UNK_ID', 'VOCAB_FORMAT',
@@ -259,23 +259,7 @@ def write_vocab_file(state: Mapping[str, Any],
     Returns:
         str: The path written.
     """
-    text = json.dumps(state, ensure_ascii=False, indent=1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text + '\n')
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return str(path)
+    return atomic_write_json(dict(state), path)
 
 
 def check_state_settings(settings: Dict[str, Any], state: Mapping[str, Any],

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from rrgkit.evaluation.metrics.tag_auc import (TagAUCMetric, binary_auc,
-                                               macro_tag_auc)
+from rrgkit.evaluation.metrics.tag_auc import binary_auc, macro_tag_auc
 from rrgkit.registry import METRICS
 
 

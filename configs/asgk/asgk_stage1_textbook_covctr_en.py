@@ -37,7 +37,7 @@ val_evaluator = dict(type=ReportMetric, eval_tokenizer='ptb',
                      scores=('BLEU', 'ROUGE_L', 'CIDEr'))
 test_evaluator = val_evaluator
 optim_wrapper.optimizer.update(lr=5e-4)
-train_cfg.update(max_epochs=10, val_interval=2)
+train_cfg.update(max_epochs=3, val_interval=1)
 param_scheduler = []
 custom_hooks = [h for h in custom_hooks
                 if h['type'] is not MostFrequentReportHook]

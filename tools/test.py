@@ -87,6 +87,12 @@ def write_results(runner, metrics, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.data_root)
+    if cfg.get('stages'):
+        last = cfg.stages[-1]['config']
+        raise SystemExit(
+            f'error: {args.config} is a multi-stage pipeline; evaluate with '
+            f'the config of its last stage ({last!r}, next to it) and that '
+            "stage's checkpoint (see <work_dir>/<stage>/stage_done.json).")
     cfg = merge_args(cfg, args)
     use_checkpoint_vocabulary(cfg, args.checkpoint, cfg.work_dir)
     if 'runner_type' in cfg:

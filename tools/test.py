@@ -94,7 +94,8 @@ def main(argv=None):
             f'the config of its last stage ({last!r}, next to it) and that '
             "stage's checkpoint (see <work_dir>/<stage>/stage_done.json).")
     cfg = merge_args(cfg, args)
-    use_checkpoint_vocabulary(cfg, args.checkpoint, cfg.work_dir)
+    if cfg.model.get('tokenizer') is not None:
+        use_checkpoint_vocabulary(cfg, args.checkpoint, cfg.work_dir)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

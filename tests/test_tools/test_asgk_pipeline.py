@@ -26,7 +26,8 @@ def _pipeline_config(tmp_path, cache):
 
 
 def test_pipeline_runs_stages_in_order_and_skips_finished(tmp_path,
-                                                          train_tool):
+                                                          train_tool,
+                                                          test_tool):
     cache = tmp_path / 'cache'
     config = _pipeline_config(tmp_path, cache)
     work_dir = tmp_path / 'work'
@@ -49,6 +50,13 @@ def test_pipeline_runs_stages_in_order_and_skips_finished(tmp_path,
     mtime = osp.getmtime(full)
     train_tool.main([config, '--work-dir', str(work_dir)])
     assert osp.getmtime(full) == mtime
+    # The stage-2 tag classifier (no vocabulary) evaluates with tools/test.py.
+    test_tool.main([STAGE2, visual, '--work-dir', str(tmp_path / 'test'),
+                    '--cfg-options',
+                    *tiny_asgk_stage_options(tmp_path / 'cache', 'visual')])
+    summary = list((tmp_path / 'test').glob('*/metrics.json'))[0]
+    metrics = json.loads(summary.read_text())['metrics']
+    assert 0.0 <= metrics['tags/AUC'] <= 1.0
 
 
 def test_asgk_val_reports_tags_and_region_iou(tmp_path, train_tool):

@@ -13,13 +13,14 @@ STAGE2 = osp.join(ASGK, 'asgk_stage2_densenet_tiny_1xb16_10e_synth.py')
 FULL = osp.join(ASGK, 'asgk_densenet_tiny_1xb16_20e_synth.py')
 
 
-def _pipeline_config(tmp_path, cache):
+def _pipeline_config(tmp_path, cache, full_epochs=1):
     path = tmp_path / 'pipeline.py'
     stages = [
         dict(name='visual', config=STAGE2,
              cfg_options=tiny_asgk_stage_options(cache, 'visual')),
         dict(name='full', config=FULL, init_from=['visual'],
-             cfg_options=tiny_asgk_stage_options(cache, 'full')),
+             cfg_options=tiny_asgk_stage_options(cache, 'full',
+                                                 full_epochs)),
     ]
     path.write_text(f'stages = {stages!r}\n')
     return str(path)
@@ -69,3 +70,21 @@ def test_asgk_val_reports_tags_and_region_iou(tmp_path, train_tool):
     assert 0.0 <= val['tags/AUC'] <= 1.0
     assert val['region/num_images'] > 0
     assert 'region/IoU_centred_box' in val
+
+
+def test_interrupted_stage_resumes(tmp_path, train_tool):
+    cache = tmp_path / 'cache'
+    config = _pipeline_config(tmp_path, cache)
+    work_dir = tmp_path / 'work'
+    train_tool.main([config, '--work-dir', str(work_dir)])
+    # Pretend the last stage was stopped after its first epoch of two.
+    (work_dir / 'full' / 'stage_done.json').unlink()
+    config = _pipeline_config(tmp_path, cache, full_epochs=2)
+    train_tool.main([config, '--work-dir', str(work_dir)])
+    logs = sorted((work_dir / 'full').glob('*/*.log'))
+    assert 'resumed epoch: 1' in logs[-1].read_text()
+    with open(work_dir / 'full' / 'stage_done.json') as f:
+        final = safe_load_checkpoint(json.load(f)['checkpoint'])
+    assert final['meta']['epoch'] == 2
+    # The finished first stage was not trained again.
+    assert len(list((work_dir / 'visual').glob('*/*.log'))) == 1

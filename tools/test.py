@@ -17,6 +17,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
+from rrgkit.apis.results import make_record, write_record  # noqa: E402
 from rrgkit.registry import RUNNERS  # noqa: E402
 from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
@@ -34,6 +35,11 @@ def parse_args(argv=None):
         help='evaluate the test split (default) or the val split')
     parser.add_argument(
         '--out', help='also write the generated reports to this JSON file')
+    parser.add_argument(
+        '--record',
+        help='also write a result record (scores, signature, config, '
+        'checkpoint, this command) to this JSON file, e.g. under '
+        'docs/results/ for tools/gen_docs_tables.py')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -81,11 +87,17 @@ def write_results(runner, metrics, args):
     for path in paths:
         atomic_write_json(records, path)
     atomic_write_json(summary, osp.join(runner.log_dir, 'metrics.json'))
+    if args.record:
+        argv = ['python', 'tools/test.py'] + list(
+            args.argv if args.argv is not None else sys.argv[1:])
+        write_record(make_record(summary, argv), args.record)
+        runner.logger.info(f'Result record written to {args.record}')
     runner.logger.info(f'Generated reports written to {", ".join(paths)}')
 
 
 def main(argv=None):
     args = parse_args(argv)
+    args.argv = argv
     cfg = load_config(args.config, args.cfg_options, args.data_root)
     if cfg.get('stages'):
         last = cfg.stages[-1]['config']

@@ -7,6 +7,7 @@ import os.path as osp
 import pytest
 import torch
 
+from rrgkit.apis.results import load_record
 from rrgkit.utils.checkpoint import safe_load_checkpoint
 from .conftest import REPO, tiny_synth_options
 
@@ -48,8 +49,10 @@ def test_test_tool_reproduces_val_metrics(trained, test_tool):
     root, work_dir = trained
     out_dir = str(root / 'test')
     out_json = str(root / 'reports.json')
+    record_json = str(root / 'record.json')
     test_tool.main([CONFIG, osp.join(work_dir, 'epoch_2.pth'), '--split',
                     'val', '--work-dir', out_dir, '--out', out_json,
+                    '--record', record_json,
                     '--cfg-options', *tiny_synth_options(root / 'cache')])
     val = _last_val_metrics(work_dir)
     with open(glob.glob(osp.join(out_dir, '*', 'metrics.json'))[0]) as f:
@@ -63,6 +66,14 @@ def test_test_tool_reproduces_val_metrics(trained, test_tool):
     assert len(records) == summary['signature']['num_images'] > 0
     assert set(records[0]) >= {'id', 'generated', 'reference'}
     assert all(r['reference'] for r in records)
+    record = load_record(record_json)
+    assert record['metrics'] == pytest.approx(summary['metrics'])
+    assert record['config'] == 'configs/nic_synth.py'
+    assert record['selected'] == dict(file='epoch_2.pth', on_val=False,
+                                      epoch=2, iteration=None)
+    assert record['command'].startswith(
+        'python tools/test.py ' + CONFIG + ' ')
+    assert '--record' in record['command']
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path, train_tool):

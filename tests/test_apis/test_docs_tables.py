@@ -1,0 +1,110 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""Result records and the docs tables generated from them."""
+import json
+import os.path as osp
+
+import pytest
+
+from rrgkit.apis.docs_tables import (generate_tables, render_table,
+                                     replace_table)
+from rrgkit.apis.results import (RECORD_FORMAT, RecordError, load_record,
+                                 make_record, repo_root, write_record)
+
+SUMMARY = dict(config=osp.join(repo_root(), 'configs', 'nic_covctr.py'),
+               checkpoint='/elsewhere/best_report_CIDEr-D_epoch_7.pth',
+               split='test',
+               metrics={'report/CIDEr-D': 1.0625, 'report/BLEU-4': 0.5},
+               signature=dict(eval_tokenizer='ptb', num_images=5))
+
+
+def _record(path, cider, **signature):
+    summary = dict(SUMMARY, metrics={'report/CIDEr-D': cider,
+                                     'report/BLEU-4': 0.5},
+                   signature=dict(SUMMARY['signature'], **signature))
+    write_record(make_record(summary, ['python', 'tools/test.py', 'x']),
+                 str(path))
+
+
+def test_make_record_keeps_scores_and_provenance():
+    record = make_record(SUMMARY, ['python', 'tools/test.py', 'a b'])
+    assert record['format'] == RECORD_FORMAT
+    assert record['config'] == 'configs/nic_covctr.py'  # repo-relative
+    assert record['checkpoint'] == '/elsewhere/best_report_CIDEr-D_epoch_7.pth'
+    assert record['selected'] == dict(
+        file='best_report_CIDEr-D_epoch_7.pth', on_val=True, epoch=7,
+        iteration=None)
+    assert record['command'] == "python tools/test.py 'a b'"
+    assert record['metrics']['report/CIDEr-D'] == 1.0625
+    assert set(record['versions']) == {'rrgkit', 'torch', 'mmengine'}
+
+
+def test_load_record_errors_name_the_file(tmp_path):
+    with pytest.raises(RecordError, match='missing.json'):
+        load_record(str(tmp_path / 'missing.json'))
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"format": ')
+    with pytest.raises(RecordError, match='bad.json.*not valid JSON'):
+        load_record(str(bad))
+    other = tmp_path / 'other.json'
+    other.write_text(json.dumps({'metrics': {}}))
+    with pytest.raises(RecordError, match='other.json.*not an rrgkit'):
+        load_record(str(other))
+
+
+def _spec(rows):
+    return dict(name='t', doc='doc.md', digits=3,
+                columns=[['BLEU-4', 'report/BLEU-4'],
+                         ['CIDEr-D', 'report/CIDEr-D'],
+                         ['tag AUC', 'tags/AUC']],
+                rows=rows)
+
+
+def test_render_table_values_missing_rows_and_provenance(tmp_path):
+    _record(tmp_path / 'a.json', 1.0625)
+    table = render_table(_spec([['A', 'a.json'], ['B', 'b.json']]),
+                         str(tmp_path))
+    lines = table.splitlines()
+    assert lines[0] == '| Method | BLEU-4 | CIDEr-D | tag AUC | Checkpoint |'
+    assert lines[2] == '| A | 0.500 | 1.062 | – | epoch 7 (best val) |'
+    assert lines[3].startswith('| B | not run yet |')
+    assert 'test split (5 images)' in lines[5]
+    assert '`ptb`' in lines[5] and '`docs/results/a.json`' in lines[5]
+
+
+def test_render_table_refuses_mixed_scoring(tmp_path):
+    _record(tmp_path / 'a.json', 1.0)
+    _record(tmp_path / 'b.json', 1.0, eval_tokenizer='whitespace')
+    with pytest.raises(RecordError, match='mixes records'):
+        render_table(_spec([['A', 'a.json'], ['B', 'b.json']]),
+                     str(tmp_path))
+
+
+def test_replace_table_needs_markers():
+    text = 'intro\n<!-- rrgkit-table:t -->\nold\n<!-- /rrgkit-table -->\nend\n'
+    assert replace_table(text, 't', 'new\n') == (
+        'intro\n<!-- rrgkit-table:t -->\nnew\n<!-- /rrgkit-table -->\nend\n')
+    with pytest.raises(RecordError, match='doc.md.*rrgkit-table:u'):
+        replace_table(text, 'u', 'new\n', 'doc.md')
+
+
+def test_generate_tables_is_idempotent_and_check_detects_drift(tmp_path):
+    results = tmp_path / 'docs' / 'results'
+    results.mkdir(parents=True)
+    _record(results / 'a.json', 1.0)
+    (results / 'tables.json').write_text(json.dumps(
+        {'tables': [dict(_spec([['A', 'a.json']]), doc='docs/doc.md')]}))
+    doc = tmp_path / 'docs' / 'doc.md'
+    doc.write_text('# x\n<!-- rrgkit-table:t -->\n<!-- /rrgkit-table -->\n')
+    specs = str(results / 'tables.json')
+    assert generate_tables(specs, str(tmp_path), check=True) == [
+        osp.join('docs', 'doc.md')]
+    assert generate_tables(specs, str(tmp_path)) == [
+        osp.join('docs', 'doc.md')]
+    first = doc.read_bytes()
+    assert b'| A | 0.500 | 1.000 |' in first
+    assert generate_tables(specs, str(tmp_path)) == []
+    assert doc.read_bytes() == first
+    _record(results / 'a.json', 2.0)
+    assert generate_tables(specs, str(tmp_path), check=True) == [
+        osp.join('docs', 'doc.md')]
+    assert doc.read_bytes() == first  # check changes nothing

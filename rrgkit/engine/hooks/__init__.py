@@ -1,5 +1,6 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .beta_schedule_hook import BetaScheduleHook
 from .checkpoint_guard_hook import CheckpointGuardHook
 from .reference_baseline_hook import MostFrequentReportHook
 
-__all__ = ['CheckpointGuardHook', 'MostFrequentReportHook']
+__all__ = ['BetaScheduleHook', 'CheckpointGuardHook', 'MostFrequentReportHook']

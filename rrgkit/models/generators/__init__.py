@@ -2,9 +2,10 @@
 from .data_preprocessor import ReportDataPreprocessor
 from .report_generator import ReportGenerator
 from .tag_classifier import TagClassifier
+from .task_duplicated_generator import TaskDuplicatedGenerator
 from .textbook_pretrainer import TextbookPretrainer, load_decoder_from
 
 __all__ = [
     'ReportGenerator', 'ReportDataPreprocessor', 'TagClassifier',
-    'TextbookPretrainer', 'load_decoder_from'
+    'TextbookPretrainer', 'load_decoder_from', 'TaskDuplicatedGenerator'
 ]

@@ -112,8 +112,8 @@ class ReportGenerator(BaseModel):
         self.tokenizer = build_tokenizer(tokenizer)
         self.vocab = _VocabularyState(self.tokenizer)
         self.backbone = _build(backbone)
-        self.region_proposer = _build(region_proposer)
-        self.encoder = self._build_encoder(encoder)
+        self.region_proposer = self._build_sized(region_proposer)
+        self.encoder = self._build_sized(encoder)
         self.decoder = self._build_decoder(decoder)
         if isinstance(loss, dict):
             loss = dict(loss)
@@ -124,15 +124,16 @@ class ReportGenerator(BaseModel):
         self.length_penalty = length_penalty
 
     # ------------------------------------------------------------------ build
-    def _build_encoder(self, encoder: Optional[ModuleCfg]):
-        """Build the encoder, sizing ``in_channels`` from what precedes it."""
-        if not isinstance(encoder, dict):
-            return encoder
-        encoder = dict(encoder)
-        if ('in_channels' in self._init_params(encoder['type'])
-                and encoder.get('in_channels') is None):
-            encoder['in_channels'] = self._visual_channels()
-        return MODELS.build(encoder)
+    def _build_sized(self, cfg: Optional[ModuleCfg]):
+        """Build a proposer or encoder, sizing ``in_channels`` from what
+        precedes it when the config leaves it out."""
+        if not isinstance(cfg, dict):
+            return cfg
+        cfg = dict(cfg)
+        if ('in_channels' in self._init_params(cfg['type'])
+                and cfg.get('in_channels') is None):
+            cfg['in_channels'] = self._visual_channels()
+        return MODELS.build(cfg)
 
     def _build_decoder(self, decoder: ModuleCfg) -> nn.Module:
         if isinstance(decoder, nn.Module):
@@ -233,17 +234,19 @@ class ReportGenerator(BaseModel):
         return losses
 
     @torch.no_grad()
-    def generate(self, visual: VisualFeatures) -> torch.Tensor:
+    def generate(self, visual: VisualFeatures, **init_kwargs) -> torch.Tensor:
         """Decode token ids (greedy, or beam search when ``beam_size > 1``).
 
         Args:
             visual (VisualFeatures): Features of the batch.
+            **init_kwargs: Passed to the decoder's ``init_state`` (e.g.
+                ``task_ids``).
 
         Returns:
             Tensor: ``(B, L)`` generated ids, ``<bos>`` excluded.
         """
         kwargs = dict(
-            init_state=lambda: self.decoder.init_state(visual),
+            init_state=lambda: self.decoder.init_state(visual, **init_kwargs),
             step=self.decoder.step,
             batch_size=visual.batch_size,
             bos_id=self.tokenizer.bos_id,

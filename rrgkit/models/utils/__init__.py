@@ -1,8 +1,9 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 from .decoding import beam_search, greedy_decode, index_state
+from .grad_balance import scale_grad, sigmoid_ramp
 from .visual_features import VisualFeatures, pool_feature_map
 
 __all__ = [
     'VisualFeatures', 'pool_feature_map', 'beam_search', 'greedy_decode',
-    'index_state'
+    'index_state', 'scale_grad', 'sigmoid_ramp'
 ]

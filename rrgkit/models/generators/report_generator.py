@@ -233,6 +233,35 @@ class ReportGenerator(BaseModel):
         losses['loss_report'] = self.loss_module(logits, ids[:, 1:])
         return losses
 
+    def sequence_log_likelihood(self, visual: VisualFeatures,
+                                texts: List[str],
+                                **decoder_kwargs) -> torch.Tensor:
+        """Log-likelihood of each text given its row of ``visual``.
+
+        The sum over the text's tokens (``<eos>`` included, ``<bos>`` and
+        padding excluded) of ``log p(token | image, previous tokens)``,
+        teacher-forced; used to rank images for a text (retrieval).
+
+        Args:
+            visual (VisualFeatures): One row per text.
+            texts (list[str]): The texts.
+            **decoder_kwargs: Passed to the decoder (e.g. ``task_ids``).
+
+        Returns:
+            Tensor: ``(len(texts),)`` log-likelihoods.
+        """
+        if visual.batch_size != len(texts):
+            raise ValueError(f'{len(texts)} texts for {visual.batch_size} '
+                             'feature rows')
+        ids, _ = self.tokenizer.batch_encode(texts, max_len=self.max_len)
+        ids = ids.to(visual.global_feat.device)
+        logits = self.decoder(visual, ids[:, :-1], **decoder_kwargs)
+        targets = ids[:, 1:]
+        log_probs = logits.log_softmax(-1).gather(
+            -1, targets.unsqueeze(-1)).squeeze(-1)
+        mask = targets != self.tokenizer.pad_id
+        return (log_probs * mask).sum(1)
+
     @torch.no_grad()
     def generate(self, visual: VisualFeatures, **init_kwargs) -> torch.Tensor:
         """Decode token ids (greedy, or beam search when ``beam_size > 1``).

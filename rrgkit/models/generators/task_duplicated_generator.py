@@ -140,6 +140,34 @@ class TaskDuplicatedGenerator(ReportGenerator):
         n = self.num_tasks
         return [texts[i * n:(i + 1) * n] for i in range(visual.batch_size)]
 
+    def score_descriptions(self, visual: VisualFeatures,
+                           descriptions: Sequence[str]) -> torch.Tensor:
+        """Log-likelihood of one query's findings descriptions per image.
+
+        ``sum_k log p(description_k | image, task k)`` over the ``K``
+        findings tasks (the conclusion task is not scored: retrieval
+        queries have their conclusion removed).
+
+        Args:
+            visual (VisualFeatures): Features of ``I`` images.
+            descriptions (Sequence[str]): The query's ``K`` descriptions.
+
+        Returns:
+            Tensor: ``(I,)`` scores, higher = more likely.
+        """
+        k = len(self.description_names)
+        if len(descriptions) != k:
+            raise ValueError(f'{len(descriptions)} query descriptions but the '
+                             f'model writes {k} ({self.description_names})')
+        images = visual.batch_size
+        repeated = repeat_visual(visual, k)
+        task_ids = torch.arange(k, device=visual.global_feat.device).repeat(
+            images)
+        scores = self.sequence_log_likelihood(
+            repeated, [str(d) for d in descriptions] * images,
+            task_ids=task_ids)
+        return scores.view(images, k).sum(1)
+
     def predict(
         self,
         inputs: torch.Tensor,

@@ -130,3 +130,29 @@ def test_missing_descriptions_and_wrong_task_count_are_named():
     with pytest.raises(ValueError, match='num_tasks=2 but there are 3 tasks'):
         _model(decoder=dict(type='AttentionLSTMDecoder', num_tasks=2,
                             attention='soft'))
+
+
+def test_score_descriptions_sums_task_log_likelihoods():
+    model = _model().eval()
+    data = model.data_preprocessor(_batch(3))
+    with torch.no_grad():
+        visual, _ = model.extract_feat(data['inputs'])
+        query = DATA[1][0]
+        scores = model.score_descriptions(visual, query)
+        assert scores.shape == (3,)
+        # By hand for image 2: teacher-forced log-probs of each description.
+        row = repeat_visual(visual, 1)
+        total = 0.0
+        for task, text in enumerate(query):
+            one = row.replace(
+                global_feat=row.global_feat[2:3], tokens=row.tokens[2:3],
+                feat_map=None,
+                extras={k: v[2:3] for k, v in row.extras.items()})
+            ids, _ = model.tokenizer.batch_encode([text])
+            logits = model.decoder(one, ids[:, :-1], torch.tensor([task]))
+            lp = logits.log_softmax(-1)[0]
+            total += sum(lp[t, ids[0, t + 1]].item()
+                         for t in range(ids.shape[1] - 1))
+        assert scores[2].item() == pytest.approx(total, abs=1e-4)
+    with pytest.raises(ValueError, match='1 query descriptions'):
+        model.score_descriptions(visual, ['only one'])

@@ -1,2 +1,5 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
-__all__ = []
+"""Image backbones: image -> tuple of feature maps (the last one is used)."""
+from .ecnet import EcBottleneck, EcNet
+
+__all__ = ['EcNet', 'EcBottleneck']

@@ -22,20 +22,43 @@ class BetaScheduleHook(Hook):
     training iterations done, optionally reaching 1 before the end. It is
     logged as ``beta``.
 
+    The other schedules give the paper's comparison rows with the same
+    model: ``'constant'`` with ``value=0`` trains the image model on the
+    diagnosis only while the language model learns on its features (a
+    "pretrained CNN, then LSTM" without fine-tuning); ``'step'`` switches
+    from 0 to 1 at ``end`` (the image model is then fine-tuned by the
+    language loss only).
+
     Args:
+        schedule (str): ``'sigmoid'``, ``'step'`` or ``'constant'``.
+            Defaults to ``'sigmoid'``.
         steepness (float): Slope of the sigmoid ramp. Defaults to 10.
-        end (float): Share of training at which beta reaches 1.
-            Defaults to 1.
+        end (float): Share of training at which beta reaches 1 (sigmoid) or
+            jumps to 1 (step). Defaults to 1 (0.5 is usual for step).
+        value (float): beta of the constant schedule. Defaults to 0.
     """
 
     priority = 'NORMAL'
+    SCHEDULES = ('sigmoid', 'step', 'constant')
 
-    def __init__(self, steepness: float = 10.0, end: float = 1.0) -> None:
+    def __init__(self,
+                 schedule: str = 'sigmoid',
+                 steepness: float = 10.0,
+                 end: float = 1.0,
+                 value: float = 0.0) -> None:
+        if schedule not in self.SCHEDULES:
+            raise ValueError(f'BetaScheduleHook: schedule must be one of '
+                             f'{self.SCHEDULES}, got {schedule!r}')
         if not 0.0 < end <= 1.0:
             raise ValueError(f'BetaScheduleHook: end must be in (0, 1], got '
                              f'{end}')
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f'BetaScheduleHook: value must be in [0, 1], '
+                             f'got {value}')
+        self.schedule = schedule
         self.steepness = steepness
         self.end = end
+        self.value = value
 
     @staticmethod
     def _targets(runner):
@@ -52,7 +75,11 @@ class BetaScheduleHook(Hook):
 
     def beta_at(self, iteration: int, max_iters: int) -> float:
         """beta after ``iteration`` of ``max_iters`` iterations."""
+        if self.schedule == 'constant':
+            return self.value
         progress = iteration / max(1, max_iters - 1) / self.end
+        if self.schedule == 'step':
+            return 1.0 if progress >= 1.0 else 0.0
         return sigmoid_ramp(progress, self.steepness)
 
     def before_train_iter(self, runner, batch_idx: int,

@@ -40,3 +40,12 @@ def test_end_reaches_one_early_and_model_without_target_is_refused():
         hook.before_train(_runner(nn.Linear(2, 2)))
     with pytest.raises(ValueError, match='end'):
         BetaScheduleHook(end=0)
+
+
+def test_constant_and_step_schedules():
+    constant = BetaScheduleHook(schedule='constant', value=0.0)
+    assert {constant.beta_at(i, 10) for i in range(10)} == {0.0}
+    step = BetaScheduleHook(schedule='step', end=0.5)
+    assert [step.beta_at(i, 11) for i in range(11)] == [0.0] * 5 + [1.0] * 6
+    with pytest.raises(ValueError, match="'sigmoid', 'step', 'constant'"):
+        BetaScheduleHook(schedule='cosine')

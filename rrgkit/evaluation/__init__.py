@@ -4,11 +4,18 @@
 Importing this package registers the metrics, which the ``METRICS``
 registry does lazily through ``locations=['rrgkit.evaluation']``.
 """
-from .functional import (compute_nlg_scores, compute_nlg_scores_per_item,
-                         compute_nlg_scores_with_items, tokenize_for_eval)
-from .metrics import RegionIoUMetric, ReportMetric, TagAUCMetric
+from .functional import (ConclusionExtractor, compute_nlg_scores,
+                         compute_nlg_scores_per_item,
+                         compute_nlg_scores_with_items,
+                         conclusion_recall_at_k, strip_conclusion,
+                         tokenize_for_eval)
+from .metrics import (DiagnosticAccuracyMetric, RegionIoUMetric, ReportMetric,
+                      TagAUCMetric, aggregate_runs, mean_std)
 
 __all__ = [
-    'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric', 'compute_nlg_scores', 'compute_nlg_scores_per_item',
-    'compute_nlg_scores_with_items', 'tokenize_for_eval'
+    'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric', 'compute_nlg_scores',
+    'compute_nlg_scores_per_item', 'compute_nlg_scores_with_items',
+    'tokenize_for_eval',
+    'DiagnosticAccuracyMetric', 'ConclusionExtractor', 'strip_conclusion',
+    'conclusion_recall_at_k', 'mean_std', 'aggregate_runs'
 ]

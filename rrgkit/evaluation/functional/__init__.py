@@ -1,9 +1,14 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .conclusion import (CONCLUSION_PRESETS, COVCTR_CLASS_NAMES,
+                         COVCTR_CONCLUSIONS, UNDETERMINED, ConclusionExtractor,
+                         ConclusionMatch, build_conclusion_extractor,
+                         keyword_regex, sentence_regex)
 from .nlg import (NLG_METRICS, NLG_SCORE_KEYS, compute_nlg_scores,
                   compute_nlg_scores_per_item, compute_nlg_scores_with_items,
                   normalize_nlg_metrics)
 from .region_iou import (box_iou, centred_box_like, max_iou_with_lesions,
                          region_iou_report)
+from .retrieval import conclusion_recall_at_k, rank_images, strip_conclusion
 from .text_tokenize import (EVAL_TOKENIZERS, JavaNotFoundError,
                             check_eval_tokenizer, require_java,
                             tokenize_for_eval)
@@ -13,5 +18,9 @@ __all__ = [
     'compute_nlg_scores_per_item', 'compute_nlg_scores_with_items',
     'normalize_nlg_metrics', 'EVAL_TOKENIZERS', 'JavaNotFoundError',
     'check_eval_tokenizer', 'require_java', 'tokenize_for_eval', 'box_iou',
-    'centred_box_like', 'max_iou_with_lesions', 'region_iou_report'
+    'centred_box_like', 'max_iou_with_lesions', 'region_iou_report',
+    'UNDETERMINED', 'CONCLUSION_PRESETS', 'COVCTR_CONCLUSIONS',
+    'COVCTR_CLASS_NAMES', 'ConclusionMatch', 'ConclusionExtractor',
+    'build_conclusion_extractor', 'keyword_regex', 'sentence_regex',
+    'strip_conclusion', 'rank_images', 'conclusion_recall_at_k'
 ]

@@ -1,6 +1,10 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .dca_metric import DiagnosticAccuracyMetric, aggregate_runs, mean_std
 from .region_iou_metric import RegionIoUMetric
 from .report_metric import ReportMetric
 from .tag_auc import TagAUCMetric
 
-__all__ = ['ReportMetric', 'TagAUCMetric', 'RegionIoUMetric']
+__all__ = [
+    'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric',
+    'DiagnosticAccuracyMetric', 'mean_std', 'aggregate_runs'
+]

@@ -8,6 +8,12 @@ and mmpretrain names (``'DenseNet'``). Modules register lazily: the first
 
 A child registry silently shadows a parent name, so rrgkit never registers a
 name that mmpretrain already has (``tests/test_registry.py`` checks this).
+
+``REPORT_SPLITTERS`` (how a dataset cuts a report into K descriptions plus a
+conclusion, for MDNet-style task duplication) has no mmpretrain counterpart,
+so it has no parent and is not in ``ALL_REGISTRIES``. Dataset configs name a
+splitter by preset (``report_splitter=dict(preset='covctr_en')``) or give
+its arguments without ``type``; see :mod:`rrgkit.datasets.descriptions`.
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
@@ -18,7 +24,7 @@ __all__ = [
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
     'TOKENIZERS', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS',
-    'ALL_REGISTRIES'
+    'REPORT_SPLITTERS', 'ALL_REGISTRIES'
 ]
 
 
@@ -55,6 +61,10 @@ METRICS = _child('metric', _R.METRICS, ['rrgkit.evaluation'])
 EVALUATORS = _child('evaluator', _R.EVALUATORS, ['rrgkit.evaluation'])
 VISUALIZERS = _child('visualizer', _R.VISUALIZERS, ['rrgkit.visualization'])
 VISBACKENDS = _child('vis_backend', _R.VISBACKENDS)
+# rrgkit's own kind (no parent): report -> K descriptions + conclusion.
+REPORT_SPLITTERS = Registry('report splitter',
+                            scope='rrgkit',
+                            locations=['rrgkit.datasets'])
 
 ALL_REGISTRIES = (RUNNERS, RUNNER_CONSTRUCTORS, LOOPS, HOOKS, LOG_PROCESSORS,
                   OPTIMIZERS, OPTIM_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,

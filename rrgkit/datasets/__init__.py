@@ -1,4 +1,7 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .descriptions import (COVCTR_CONCLUSION_TEMPLATES, KeywordReportSplitter,
+                           MultiDescriptionDataset, SplitReportDataset,
+                           build_report_splitter, join_descriptions)
 from .errors import (AnnotationError, DatasetError, EmptyReportError,
                      ImageDecodeError, MissingImageError)
 from .report_dataset import ReportDataset, load_tag_names
@@ -12,5 +15,7 @@ __all__ = [
     'PackTextInputs', 'load_tag_names', 'DatasetError', 'AnnotationError',
     'MissingImageError', 'ImageDecodeError', 'EmptyReportError',
     'LoadReportImage', 'read_image', 'PackReportInputs', 'EachView',
-    'RandomAffineView'
+    'RandomAffineView', 'SplitReportDataset', 'MultiDescriptionDataset',
+    'KeywordReportSplitter', 'build_report_splitter', 'join_descriptions',
+    'COVCTR_CONCLUSION_TEMPLATES'
 ]

@@ -23,6 +23,12 @@ class ReportDataSample(BaseDataElement):
 
     Data fields:
         gt_report (str): the reference report.
+        gt_reports (list[str]): all reference reports of the image, when a
+            dataset has several (see :attr:`references`).
+        gt_descriptions (list[str]): the K descriptions of a
+            multi-description dataset, in the order of its
+            ``metainfo['description_names']`` ('' where empty).
+        gt_conclusion (str): the diagnostic conclusion text ('' if unknown).
         gt_label (Tensor): diagnostic conclusion class, shape ``()``.
         gt_tags (Tensor): multi-hot medical tags, shape ``(num_tags,)``.
         gt_boxes (Tensor): lesion boxes ``(N, 4)`` in ``x1, y1, x2, y2``
@@ -35,6 +41,23 @@ class ReportDataSample(BaseDataElement):
     def set_gt_report(self, report: str) -> 'ReportDataSample':
         """Set the reference report."""
         self.set_field(str(report), 'gt_report', dtype=str)
+        return self
+
+    def set_gt_reports(self, reports: Sequence[str]) -> 'ReportDataSample':
+        """Set all reference reports."""
+        self.set_field([str(r) for r in reports], 'gt_reports', dtype=list)
+        return self
+
+    def set_gt_descriptions(self,
+                            descriptions: Sequence[str]) -> 'ReportDataSample':
+        """Set the K reference descriptions."""
+        self.set_field([str(d) for d in descriptions], 'gt_descriptions',
+                       dtype=list)
+        return self
+
+    def set_gt_conclusion(self, conclusion: str) -> 'ReportDataSample':
+        """Set the reference conclusion text."""
+        self.set_field(str(conclusion), 'gt_conclusion', dtype=str)
         return self
 
     def set_gt_label(self, label: Union[int, torch.Tensor]) -> 'ReportDataSample':

@@ -45,9 +45,9 @@ def _names_in(registry: Registry) -> Set[str]:
 
 
 def _known_names() -> Set[str]:
-    from rrgkit.registry import ALL_REGISTRIES
+    from rrgkit.registry import ALL_REGISTRIES, REPORT_SPLITTERS
     names: Set[str] = set()
-    for registry in ALL_REGISTRIES:
+    for registry in (*ALL_REGISTRIES, REPORT_SPLITTERS):
         names |= _names_in(registry)
     return names
 

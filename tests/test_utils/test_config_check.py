@@ -31,7 +31,9 @@ def test_known_names_from_all_scopes_pass():
         model=dict(type='ReportGenerator', backbone=dict(type='DenseNet')),
         optim_wrapper=dict(type='OptimWrapper',
                            optimizer=dict(type='Adam')),
-        hook=dict(type='mmpretrain.EMAHook')))
+        hook=dict(type='mmpretrain.EMAHook'),
+        dataset=dict(type='SplitReportDataset',
+                     report_splitter=dict(type='KeywordReportSplitter'))))
     check_config_types(cfg, 'ok.py')
 
 

@@ -34,7 +34,10 @@ class PackReportInputs(BaseTransform):
 
     The data sample (:class:`ReportDataSample`) gets the meta keys that are
     present and the fields: ``gt_report`` (from ``report``), ``gt_reports``
-    (a list of references), ``gt_label``, ``gt_tags`` and ``gt_boxes``.
+    (a list of references, from ``gt_reports`` or else ``references``),
+    ``gt_descriptions`` (from ``descriptions``), ``gt_conclusion`` (from
+    ``conclusion``), ``gt_label``, ``gt_tags`` and ``gt_boxes``; each only
+    when present.
     Boxes are read from ``gt_bboxes`` (where ``LoadReportImage`` puts them
     and where mmcv's ``Resize``/``Pad``/``CenterCrop``/``RandomFlip`` keep
     them in the packed image's pixels), else from ``gt_boxes`` rescaled by
@@ -98,9 +101,15 @@ class PackReportInputs(BaseTransform):
              for k in self.meta_keys if k in results})
         if results.get('report') is not None:
             sample.set_gt_report(results['report'])
-        if results.get('gt_reports') is not None:
-            sample.set_field([str(r) for r in results['gt_reports']],
-                             'gt_reports')
+        refs = results.get('gt_reports')
+        if refs is None:
+            refs = results.get('references')
+        if refs is not None:
+            sample.set_gt_reports(refs)
+        if results.get('descriptions') is not None:
+            sample.set_gt_descriptions(results['descriptions'])
+        if results.get('conclusion') is not None:
+            sample.set_gt_conclusion(results['conclusion'])
         if results.get('gt_label') is not None:
             sample.set_gt_label(results['gt_label'])
         if results.get('gt_tags') is not None:

@@ -59,6 +59,8 @@ from typing import (Any, Dict, List, Mapping, Optional, Sequence, Tuple,
 
 import numpy as np
 
+from rrgkit.datasets.descriptions.presets import (COVCTR_CONCLUSION_CLASSES,
+                                                 COVCTR_CONCLUSION_TEMPLATES)
 from rrgkit.datasets.tags.negation import (find_negations, is_negated,
                                            normalize_language, split_clauses)
 
@@ -81,12 +83,9 @@ Pattern = Union[str, 're.Pattern']
 
 #: Explicit conclusion sentence per COV-CTR class, appended to the findings
 #: by an MDNet-style model; they win over the findings rules.
-COVCTR_CONCLUSIONS = {
-    'en': {0: 'no evidence of covid-19 pneumonia.',
-           1: 'findings consistent with covid-19 pneumonia.'},
-    'zh': {0: '未见新型冠状病毒肺炎征象。', 1: '考虑新型冠状病毒肺炎。'},
-}
-COVCTR_CLASS_NAMES = {0: 'non_covid', 1: 'covid'}
+#: (The dataset side's templates, so training targets and rules agree.)
+COVCTR_CONCLUSIONS = COVCTR_CONCLUSION_TEMPLATES
+COVCTR_CLASS_NAMES = dict(enumerate(COVCTR_CONCLUSION_CLASSES))
 _COVID_WORDS = {
     'en': ['covid', 'sars-cov-2', 'novel coronavirus', 'coronavirus'],
     'zh': ['新型冠状病毒', '冠状病毒', '新冠', 'covid'],

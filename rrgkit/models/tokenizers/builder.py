@@ -25,6 +25,9 @@ def _read_corpus(corpus: Any) -> Tuple[str, List[str]]:
                   level=logging.WARNING)
     if isinstance(corpus, Mapping):
         corpus = DATASETS.build(dict(corpus))
+    if hasattr(corpus, 'get_vocab_texts'):
+        # Everything the model writes, e.g. reports plus conclusions.
+        return name, list(corpus.get_vocab_texts())
     if not hasattr(corpus, 'get_reports'):
         raise TypeError(f'tokenizer corpus {name} has no get_reports() '
                         f'method; give a report dataset config.')

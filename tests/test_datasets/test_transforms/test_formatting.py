@@ -128,3 +128,32 @@ def test_grayscale_and_missing_img():
     assert 'gt_report' not in out['data_samples']
     with pytest.raises(DatasetError, match='LoadReportImage'):
         PackReportInputs()(dict(report='r'))
+
+
+def test_multi_description_fields():
+    pack = PackReportInputs()
+    out = pack(
+        dict(img=np.zeros((4, 4, 3), np.uint8),
+             report='Heart normal. Lungs clear.',
+             references=['Heart normal. Lungs clear.', 'Normal study.'],
+             descriptions=['Heart normal.', 'Lungs clear.', ''],
+             conclusion='no evidence of covid-19 pneumonia.'))
+    sample = out['data_samples']
+    assert sample.gt_descriptions == ['Heart normal.', 'Lungs clear.', '']
+    assert sample.gt_conclusion == 'no evidence of covid-19 pneumonia.'
+    assert sample.gt_reports == ['Heart normal. Lungs clear.',
+                                 'Normal study.']
+    assert sample.references == sample.gt_reports
+    # gt_reports wins over references; an empty conclusion is kept.
+    out = pack(
+        dict(img=np.zeros((4, 4, 3), np.uint8),
+             gt_reports=['a'],
+             references=['b'],
+             conclusion=''))
+    assert out['data_samples'].gt_reports == ['a']
+    assert out['data_samples'].gt_conclusion == ''
+    # Datasets without these keys get none of the fields.
+    plain = pack(dict(img=np.zeros((4, 4, 3), np.uint8), report='r'))
+    sample = plain['data_samples']
+    assert 'gt_descriptions' not in sample and 'gt_conclusion' not in sample
+    assert 'gt_reports' not in sample and sample.references == ['r']

@@ -40,8 +40,16 @@ class SplitReportDataset(BaseDataset):
              split='train', language='english', label_key='COVID',
              empty_report='skip', pipeline=[...])
 
+    Another report dataset (a :class:`ReportDataset` subclass, e.g. the
+    synthetic CT data) can be the source instead::
+
+        dict(type='SplitReportDataset', report_splitter='covctr_en',
+             source=dict(type='SyntheticCTDataset', split='train'),
+             pipeline=[...])
+
     Args:
-        ann_file (str): The annotation JSON (see :class:`ReportDataset`).
+        ann_file (str): The annotation JSON (see :class:`ReportDataset`);
+            unused with ``source``. Defaults to ''.
         report_splitter (str | dict | object): A preset name ('covctr_en',
             'covctr_zh'), ``dict(preset=..., **overrides)``, a
             :class:`KeywordReportSplitter` config, or a splitter object
@@ -55,14 +63,17 @@ class SplitReportDataset(BaseDataset):
             Defaults to None.
         serialize_data (bool): Defaults to True.
         max_refetch (int): Defaults to 1000.
+        source (dict, optional): Config of the report dataset to split
+            (built lazily); replaces ``ann_file`` and ``report_kwargs``.
+            Defaults to None.
         **report_kwargs: Other :class:`ReportDataset` arguments
             (``split``, ``language``, ``label_key``, ``data_prefix``,
             ``empty_report``, ``resplit``, ``tags_file``, ...).
     """
 
     def __init__(self,
-                 ann_file: str,
-                 report_splitter: Union[str, dict, object],
+                 ann_file: str = '',
+                 report_splitter: Union[str, dict, object, None] = None,
                  data_root: str = '',
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  metainfo: Optional[dict] = None,
@@ -71,25 +82,40 @@ class SplitReportDataset(BaseDataset):
                  indices: Union[int, Sequence[int], None] = None,
                  serialize_data: bool = True,
                  max_refetch: int = 1000,
+                 source: Optional[dict] = None,
                  **report_kwargs) -> None:
+        if report_splitter is None:
+            raise DatasetError(
+                "SplitReportDataset needs report_splitter (e.g. "
+                "report_splitter='covctr_en').")
         self.splitter = build_report_splitter(report_splitter)
+        if source is not None:
+            if report_kwargs:
+                raise DatasetError(
+                    'SplitReportDataset: give the report dataset either as '
+                    f'source or as arguments, not both (got source and '
+                    f'{sorted(report_kwargs)}).')
+            source = dict(source)
+            source.setdefault('lazy_init', True)
+            self.source = DATASETS.build(source)
+        else:
+            self.source = ReportDataset(ann_file=ann_file,
+                                        data_root=data_root,
+                                        lazy_init=True,
+                                        **report_kwargs)
         templates = getattr(self.splitter, 'conclusion_templates', None)
-        if templates and not report_kwargs.get('label_key'):
+        if templates and not getattr(self.source, 'label_key', None):
             raise DatasetError(
                 f'The report splitter {self.splitter!r} writes the '
                 'conclusion from the class label, but no label_key is set. '
                 "Pass label_key (e.g. label_key='COVID' for COV-CTR), or "
                 'conclusion_templates=None in report_splitter to leave the '
                 'conclusion empty.')
-        self.source = ReportDataset(ann_file=ann_file,
-                                    data_root=data_root,
-                                    lazy_init=True,
-                                    **report_kwargs)
         self.split = self.source.split
         pipeline = [
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
         ]
-        super().__init__(ann_file=ann_file,
+        super().__init__(ann_file=ann_file or self.source.ann_file,
                          metainfo=metainfo,
                          data_root=data_root,
                          pipeline=pipeline,

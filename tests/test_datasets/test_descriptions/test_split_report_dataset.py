@@ -148,3 +148,21 @@ def test_real_covctr_english(covctr_root):
                                                  ].values()
     sample = ds[0]['data_samples']
     assert len(sample.gt_descriptions) == 4 and sample.gt_conclusion
+
+
+def test_another_report_dataset_as_source(tmp_path):
+    ds = SplitReportDataset(
+        report_splitter='covctr_en',
+        source=dict(type='SyntheticCTDataset', split='val', num_images=30,
+                    image_size=32, cache_root=str(tmp_path)))
+    assert len(ds) == len(ds.source.load_data_list()) > 0
+    info = ds.get_data_info(0)
+    assert len(info['descriptions']) == 4
+    assert info['conclusion'] in ('no evidence of covid-19 pneumonia.',
+                                  'findings consistent with covid-19 '
+                                  'pneumonia.')
+    with pytest.raises(DatasetError, match='either as source or'):
+        SplitReportDataset(report_splitter='covctr_en', split='val',
+                           source=dict(type='SyntheticCTDataset'))
+    with pytest.raises(DatasetError, match='needs report_splitter'):
+        SplitReportDataset('annotation.json')

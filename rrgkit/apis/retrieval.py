@@ -75,7 +75,8 @@ def description_retrieval(model,
             checks); all images are always ranked.
 
     Returns:
-        dict: ``Cr@k`` for each k, ``num_queries``, ``num_images`` and
+        dict: ``Cr@k`` for each k up to the number of images (larger k
+        are left out), ``num_queries``, ``num_images`` and
         ``chance`` (the share of images sharing a query's conclusion,
         averaged over queries: what a random ranking scores in
         expectation).
@@ -97,7 +98,12 @@ def description_retrieval(model,
         rows.append(model.score_descriptions(visual, descs))
     scores = torch.stack(rows)
     query_labels = labels[:len(queries)]
-    result = dict(conclusion_recall_at_k(scores, query_labels, labels, ks))
+    usable = [k for k in ks if k <= len(labels)]
+    if not usable:
+        raise ValueError(f'description_retrieval: every k in {tuple(ks)} '
+                         f'exceeds the {len(labels)} images of the split')
+    result = dict(conclusion_recall_at_k(scores, query_labels, labels,
+                                         usable))
     label_tensor = torch.tensor(labels)
     chance = sum(float((label_tensor == q).float().mean())
                  for q in query_labels) / len(query_labels)

@@ -2,16 +2,21 @@
 """Models; importing this registers every component in ``rrgkit.MODELS``."""
 from . import (backbones, decoders, encoders, generators, losses,  # noqa
                region_proposers, tokenizers)
-from .decoders import LSTMDecoder
+from .backbones import EcNet
+from .decoders import AttentionLSTMDecoder, GPTDecoder, LSTMDecoder
 from .encoders import TagGraphEncoder
-from .generators import ReportDataPreprocessor, ReportGenerator
+from .generators import (ReportDataPreprocessor, ReportGenerator,
+                         TagClassifier, TaskDuplicatedGenerator,
+                         TextbookPretrainer)
 from .losses import ReportNLLLoss, TagBCELoss, TagFocalLoss
-from .region_proposers import CAMThresholdProposer
+from .region_proposers import AASProposer, CAMThresholdProposer
 from .tokenizers import ReportTokenizer
 
 __all__ = [
     'backbones', 'decoders', 'encoders', 'generators', 'losses',
     'region_proposers', 'tokenizers', 'LSTMDecoder', 'ReportGenerator',
     'ReportDataPreprocessor', 'ReportNLLLoss', 'ReportTokenizer',
-    'TagGraphEncoder', 'CAMThresholdProposer', 'TagFocalLoss', 'TagBCELoss'
+    'TagGraphEncoder', 'CAMThresholdProposer', 'TagFocalLoss', 'TagBCELoss',
+    'EcNet', 'AttentionLSTMDecoder', 'GPTDecoder', 'TagClassifier',
+    'TaskDuplicatedGenerator', 'TextbookPretrainer', 'AASProposer'
 ]

@@ -186,7 +186,7 @@ class TaskDuplicatedGenerator(ReportGenerator):
             parts = [d for d in descs if d.strip()]
             if self.report_conclusion and conclusion.strip():
                 parts.append(conclusion)
-            sample.set_pred_report(' '.join(parts))
+            sample.set_pred_report(self.tokenizer.join_texts(parts))
             sample.pred_descriptions = list(descs)
             sample.pred_conclusion = conclusion
             if pred_label is not None:

@@ -130,6 +130,11 @@ class ReportTokenizer:
     def _join(self, tokens: Iterable[str]) -> str:
         return (' ' if self.language == 'en' else '').join(tokens)
 
+    def join_texts(self, parts: Iterable[str]) -> str:
+        """Join normalised texts as this language writes them (English
+        with spaces, Chinese without)."""
+        return self._join(parts)
+
     def detokenize_reference(self, text: str) -> str:
         """Normalised form of a reference, unknown words kept as they are.
 

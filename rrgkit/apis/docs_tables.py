@@ -61,7 +61,9 @@ def _fmt(value: Optional[float], digits: int) -> str:
 
 
 def _selected(record: Dict[str, Any]) -> str:
-    sel = record.get('selected') or {}
+    sel = record.get('selected')
+    if not sel:
+        return 'no training'
     if sel.get('epoch') is not None:
         where = f"epoch {sel['epoch']}"
     elif sel.get('iteration') is not None:

@@ -65,8 +65,9 @@ def make_record(summary: Dict[str, Any], argv: List[str],
     """Build a record from the summary ``tools/test.py`` writes.
 
     Args:
-        summary (dict): ``config``, ``checkpoint``, ``split``, ``metrics``,
-            ``signature`` as in ``metrics.json``.
+        summary (dict): ``config``, ``checkpoint`` (None for a method
+            without training), ``split``, ``metrics``, ``signature`` as in
+            ``metrics.json``.
         argv (list[str]): The command line that produced it (for the docs).
         root (str, optional): Repository root for relative paths.
 
@@ -74,18 +75,20 @@ def make_record(summary: Dict[str, Any], argv: List[str],
         dict: The record.
     """
     root = root or repo_root()
-    ckpt = summary['checkpoint']
-    name = osp.basename(ckpt)
-    epoch = _EPOCH.search(name)
-    step = _ITER.search(name)
-    selected = dict(file=name,
-                    on_val=name.startswith('best_'),
-                    epoch=int(epoch.group(1)) if epoch else None,
-                    iteration=int(step.group(1)) if step else None)
+    ckpt = summary.get('checkpoint')
+    selected = None  # a method without training (a sanity baseline)
+    if ckpt:
+        name = osp.basename(ckpt)
+        epoch = _EPOCH.search(name)
+        step = _ITER.search(name)
+        selected = dict(file=name,
+                        on_val=name.startswith('best_'),
+                        epoch=int(epoch.group(1)) if epoch else None,
+                        iteration=int(step.group(1)) if step else None)
     return {
         'format': RECORD_FORMAT,
         'config': _relative(summary['config'], root),
-        'checkpoint': _relative(ckpt, root),
+        'checkpoint': _relative(ckpt, root) if ckpt else None,
         'selected': selected,
         'split': summary['split'],
         'metrics': {k: float(v) for k, v in sorted(summary['metrics'].items())},

@@ -3,8 +3,9 @@
 from . import (backbones, decoders, encoders, generators, losses,  # noqa
                region_proposers, tokenizers)
 from .backbones import EcNet
-from .decoders import AttentionLSTMDecoder, GPTDecoder, LSTMDecoder
-from .encoders import TagGraphEncoder
+from .decoders import (AdaptiveAttentionDecoder, AttentionLSTMDecoder,
+                       GPTDecoder, LSTMDecoder, R2GenDecoder)
+from .encoders import TagGraphEncoder, TransformerVisualEncoder
 from .generators import (ReportDataPreprocessor, ReportGenerator,
                          TagClassifier, TaskDuplicatedGenerator,
                          TextbookPretrainer)
@@ -18,5 +19,6 @@ __all__ = [
     'ReportDataPreprocessor', 'ReportNLLLoss', 'ReportTokenizer',
     'TagGraphEncoder', 'CAMThresholdProposer', 'TagFocalLoss', 'TagBCELoss',
     'EcNet', 'AttentionLSTMDecoder', 'GPTDecoder', 'TagClassifier',
-    'TaskDuplicatedGenerator', 'TextbookPretrainer', 'AASProposer'
+    'TaskDuplicatedGenerator', 'TextbookPretrainer', 'AASProposer',
+    'AdaptiveAttentionDecoder', 'R2GenDecoder', 'TransformerVisualEncoder'
 ]

@@ -13,6 +13,7 @@ from rrgkit.models import AttentionLSTMDecoder  # noqa: E402
 model['decoder'] = dict(
     type=AttentionLSTMDecoder,
     attention='soft',
+    doubly_stochastic=1.0,
     embed_dims=128,
     hidden_dims=256,
     attn_dims=128,

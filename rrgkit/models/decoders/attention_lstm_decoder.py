@@ -51,6 +51,11 @@ class AttentionLSTMDecoder(nn.Module):
             Defaults to 0.
         dropout (float): Dropout on embeddings and outputs. Defaults to 0.3.
         pad_id (int): Padding id. Defaults to 0.
+        doubly_stochastic (float): Weight ``lambda`` of Show-Attend-and-
+            Tell's attention regulariser
+            ``lambda * sum_i (1 - sum_t alpha_ti)^2`` (mean over the batch,
+            padded steps excluded), returned by :meth:`aux_losses` after a
+            training forward as ``loss_attention``. Defaults to 0 (off).
     """
 
     def __init__(self,
@@ -63,8 +68,15 @@ class AttentionLSTMDecoder(nn.Module):
                  num_positions: Optional[int] = None,
                  num_tasks: int = 0,
                  dropout: float = 0.3,
-                 pad_id: int = 0) -> None:
+                 pad_id: int = 0,
+                 doubly_stochastic: float = 0.0) -> None:
         super().__init__()
+        if doubly_stochastic < 0:
+            raise ValueError('AttentionLSTMDecoder: doubly_stochastic must '
+                             f'be >= 0, got {doubly_stochastic}')
+        self.doubly_stochastic = float(doubly_stochastic)
+        self.pad_id = pad_id
+        self._aux: Dict[str, torch.Tensor] = {}
         if attention not in ATTENTIONS:
             raise ValueError(f'AttentionLSTMDecoder: attention must be one of '
                              f'{ATTENTIONS}, got {attention!r}')
@@ -180,12 +192,19 @@ class AttentionLSTMDecoder(nn.Module):
                 input_ids: torch.Tensor,
                 task_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Teacher-forced next-token scores ``(B, T, vocab_size)``."""
-        state = self.init_state(visual, task_ids)
-        logits = []
-        for t in range(input_ids.shape[1]):
-            state = self._advance(self.word_embed(input_ids[:, t]), state)
-            logits.append(self._logits(state))
-        return torch.stack(logits, 1)
+        logits, alphas = self.forward_with_attention(visual, input_ids,
+                                                     task_ids)
+        if self.training and self.doubly_stochastic > 0:
+            mask = (input_ids != self.pad_id).unsqueeze(-1).to(alphas.dtype)
+            coverage = (alphas * mask).sum(1)  # (B, N)
+            self._aux['loss_attention'] = self.doubly_stochastic * (
+                (1.0 - coverage)**2).sum(1).mean()
+        return logits
+
+    def aux_losses(self) -> Dict[str, torch.Tensor]:
+        """Losses of the last training forward (then forgotten)."""
+        aux, self._aux = self._aux, {}
+        return aux
 
     def forward_with_attention(
             self,

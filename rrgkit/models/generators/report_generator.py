@@ -231,7 +231,14 @@ class ReportGenerator(BaseModel):
         ids = ids.to(inputs.device)
         logits = self.decoder(visual, ids[:, :-1])
         losses['loss_report'] = self.loss_module(logits, ids[:, 1:])
+        losses.update(self.decoder_aux_losses())
         return losses
+
+    def decoder_aux_losses(self) -> Dict[str, torch.Tensor]:
+        """Extra losses the decoder reports for its last forward (e.g.
+        Show-Attend-and-Tell's attention regulariser), if any."""
+        aux = getattr(self.decoder, 'aux_losses', None)
+        return dict(aux()) if callable(aux) else {}
 
     def sequence_log_likelihood(self, visual: VisualFeatures,
                                 texts: List[str],

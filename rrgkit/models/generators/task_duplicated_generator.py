@@ -127,6 +127,7 @@ class TaskDuplicatedGenerator(ReportGenerator):
         task_ids = self._task_ids(visual.batch_size, inputs.device)
         logits = self.decoder(repeated, ids[:, :-1], task_ids)
         losses['loss_report'] = self.loss_module(logits, ids[:, 1:])
+        losses.update(self.decoder_aux_losses())
         return losses
 
     @torch.no_grad()

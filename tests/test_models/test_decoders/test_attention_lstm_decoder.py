@@ -88,3 +88,24 @@ def test_config_errors_are_clear():
     with pytest.raises(ValueError, match='AASProposer'):
         _decoder(attention='aas', num_positions=4)(
             _visual(cmap=False), torch.tensor([[1, 2]] * 2))
+
+
+def test_doubly_stochastic_regulariser_by_hand():
+    dec = _decoder(doubly_stochastic=0.5, pad_id=0).train()
+    visual = _visual()
+    ids = torch.tensor([[1, 4, 5], [1, 6, 0]])  # second row: one pad step
+    _, alphas = dec.forward_with_attention(visual, ids)
+    dec._aux.clear()
+    torch.manual_seed(0)
+    dec(visual, ids)
+    aux = dec.aux_losses()
+    # Recompute with the same (dropout-free) forward.
+    mask = torch.tensor([[1.0, 1, 1], [1, 1, 0]]).unsqueeze(-1)
+    coverage = (alphas * mask).sum(1)
+    expected = 0.5 * ((1 - coverage)**2).sum(1).mean()
+    assert aux['loss_attention'].item() == pytest.approx(expected.item(),
+                                                         rel=1e-5)
+    assert dec.aux_losses() == {}  # consumed
+    dec.eval()
+    dec(visual, ids)
+    assert dec.aux_losses() == {}  # only in training

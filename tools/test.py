@@ -17,7 +17,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
-from rrgkit.apis.results import make_record, write_record  # noqa: E402
+from rrgkit.apis.results import (make_record, run_signature,  # noqa: E402
+                                 write_record)
 from rrgkit.registry import RUNNERS  # noqa: E402
 from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
@@ -75,6 +76,7 @@ def write_results(runner, metrics, args):
     records = metric_objs[0].last_records if metric_objs else []
     signature = dict(getattr(metric_objs[0], 'last_signature', {})) \
         if metric_objs else {}
+    signature.update(run_signature(runner))
     summary = dict(
         config=osp.abspath(args.config),
         checkpoint=osp.abspath(args.checkpoint),

@@ -7,18 +7,24 @@ which config and checkpoint produced them (paths relative to the repository)
 and the command that did. The docs' tables are generated from records only
 (``tools/gen_docs_tables.py``), never typed by hand.
 """
+import hashlib
 import json
 import os
 import os.path as osp
 import re
 import shlex
 import subprocess
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from rrgkit.utils.fileio import atomic_write_json
 
 __all__ = ['RECORD_FORMAT', 'RecordError', 'make_record', 'write_record',
-           'load_record', 'repo_root']
+           'load_record', 'repo_root', 'run_signature', 'config_hash',
+           'dataset_hash']
+
+# Keys that differ between runs of the same experiment, left out of hashes.
+_RUN_KEYS = ('work_dir', 'load_from', 'resume', 'experiment_name',
+             'launcher', 'randomness', 'filename')
 
 RECORD_FORMAT = 'rrgkit-result/1'
 _EPOCH = re.compile(r'epoch_(\d+)\.pth$')
@@ -58,6 +64,44 @@ def _git_commit(root: str) -> Optional[str]:
     if out.returncode != 0:
         return None
     return out.stdout.strip() or None
+
+
+def _digest(obj: Any) -> str:
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode('utf-8')).hexdigest()[:16]
+
+
+def config_hash(cfg: Mapping) -> str:
+    """Hash of a config without its run-specific keys (work dir, seed...)."""
+    data = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    return _digest({k: v for k, v in data.items() if k not in _RUN_KEYS})
+
+
+def dataset_hash(dataset) -> str:
+    """Hash of a split's image ids and reports, in order."""
+    items = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        items.append([str(info.get('img_id')), info.get('report'),
+                      info.get('references')])
+    return _digest(items)
+
+
+def run_signature(runner) -> Dict[str, Any]:
+    """What makes an evaluation comparable, read off a test runner.
+
+    ``data_hash`` (the evaluated split), ``vocab_hash`` (the model's
+    tokenizer), ``config_hash`` (the config without run-specific keys) and
+    ``seed``.
+    """
+    model = getattr(runner.model, 'module', runner.model)
+    tokenizer = getattr(model, 'tokenizer', None)
+    seed = (runner.cfg.get('randomness') or {}).get('seed')
+    return dict(
+        data_hash=dataset_hash(runner.test_dataloader.dataset),
+        vocab_hash=getattr(tokenizer, 'vocab_hash', None),
+        config_hash=config_hash(runner.cfg),
+        seed=seed)
 
 
 def make_record(summary: Dict[str, Any], argv: List[str],

@@ -74,6 +74,12 @@ def test_test_tool_reproduces_val_metrics(trained, test_tool):
     assert record['command'].startswith(
         'python tools/test.py ' + CONFIG + ' ')
     assert '--record' in record['command']
+    sig = record['signature']
+    assert len(sig['data_hash']) == len(sig['config_hash']) == 16
+    assert sig['vocab_hash'] == safe_load_checkpoint(
+        osp.join(work_dir, 'epoch_2.pth'))['meta']['rrgkit'].get(
+            'vocab_hash', sig['vocab_hash'])
+    assert sig['seed'] == 0
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path, train_tool):

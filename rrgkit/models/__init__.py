@@ -4,9 +4,11 @@ from . import (backbones, decoders, encoders, generators, losses,  # noqa
                region_proposers, tokenizers)
 from .backbones import EcNet
 from .decoders import (AdaptiveAttentionDecoder, AttentionLSTMDecoder,
-                       GPTDecoder, LSTMDecoder, R2GenDecoder)
+                       CoAttention, GPTDecoder, HierarchicalLSTMDecoder,
+                       LSTMDecoder, R2GenDecoder, SentenceLSTM, WordLSTM)
 from .encoders import TagGraphEncoder, TransformerVisualEncoder
-from .generators import (ReportDataPreprocessor, ReportGenerator,
+from .generators import (HierarchicalReportGenerator,
+                         ReportDataPreprocessor, ReportGenerator,
                          TagClassifier, TaskDuplicatedGenerator,
                          TextbookPretrainer)
 from .losses import ReportNLLLoss, TagBCELoss, TagFocalLoss
@@ -20,5 +22,7 @@ __all__ = [
     'TagGraphEncoder', 'CAMThresholdProposer', 'TagFocalLoss', 'TagBCELoss',
     'EcNet', 'AttentionLSTMDecoder', 'GPTDecoder', 'TagClassifier',
     'TaskDuplicatedGenerator', 'TextbookPretrainer', 'AASProposer',
-    'AdaptiveAttentionDecoder', 'R2GenDecoder', 'TransformerVisualEncoder'
+    'AdaptiveAttentionDecoder', 'R2GenDecoder', 'TransformerVisualEncoder',
+    'CoAttention', 'HierarchicalLSTMDecoder', 'SentenceLSTM', 'WordLSTM',
+    'HierarchicalReportGenerator'
 ]

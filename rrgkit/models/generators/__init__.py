@@ -1,5 +1,6 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 from .data_preprocessor import ReportDataPreprocessor
+from .hierarchical_generator import HierarchicalReportGenerator
 from .report_generator import ReportGenerator
 from .tag_classifier import TagClassifier
 from .task_duplicated_generator import TaskDuplicatedGenerator
@@ -7,5 +8,6 @@ from .textbook_pretrainer import TextbookPretrainer, load_decoder_from
 
 __all__ = [
     'ReportGenerator', 'ReportDataPreprocessor', 'TagClassifier',
-    'TextbookPretrainer', 'load_decoder_from', 'TaskDuplicatedGenerator'
+    'TextbookPretrainer', 'load_decoder_from', 'TaskDuplicatedGenerator',
+    'HierarchicalReportGenerator'
 ]

@@ -9,7 +9,8 @@ image (cosine of grayscale thumbnails). Reports are normalised by the
 config's tokenizer (vocabulary from its training corpus) and scored with
 the evaluation tokenization of its ``ReportMetric``. With ``--record-dir``
 writes ``most_frequent.json`` and ``nearest_neighbour.json`` result records
-for tools/gen_docs_tables.py.
+for tools/gen_docs_tables.py, and their generated reports
+(``<name>_reports.json``: id, generated, reference).
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ from rrgkit.apis.sanity_baselines import (sanity_baseline_scores,  # noqa
                                           thumbnail_features)
 from rrgkit.models.tokenizers import build_tokenizer  # noqa: E402
 from rrgkit.registry import DATASETS  # noqa: E402
+from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     run_cli)
 
@@ -80,6 +82,8 @@ def main(argv=None):
                                baseline=name))
             path = osp.join(args.record_dir, f'{name}.json')
             write_record(make_record(summary, argv_used), path)
+            atomic_write_json(result['records'], osp.join(
+                args.record_dir, f'{name}_reports.json'))
             print(f'record written to {path}')
     return results
 

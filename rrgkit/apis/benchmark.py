@@ -1,0 +1,260 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""Benchmarks: configs x seeds, recorded, aggregated and compared.
+
+A benchmark spec is a python config holding ``benchmark = dict(...)``::
+
+    benchmark = dict(
+        name='covctr_en_cpu',
+        seeds=[0, 1, 2],
+        split='test',
+        reference='nic',                       # significance tests against it
+        results_dir='docs/results/benchmarks/covctr_en_cpu',
+        work_root='work_dirs/benchmarks/covctr_en_cpu',
+        methods=[
+            dict(name='sanity', kind='sanity', config='configs/nic_covctr.py'),
+            dict(name='nic', config='configs/nic_covctr.py'),
+            dict(name='asgk', config='configs/asgk_covctr.py',
+                 test_config='configs/asgk/asgk_stage3_...py', stage='full'),
+        ])
+
+Every (method, seed) run trains in its own work dir with
+``randomness.seed=<seed>``, is tested on ``split`` with the checkpoint chosen
+on val, and leaves ``<results_dir>/<method>/seed<seed>.json`` (a result
+record) and ``..._reports.json`` (generated reports). A run whose record
+exists is skipped, so a stopped benchmark continues where it was. The
+``sanity`` kind records the most-frequent and nearest-neighbour baselines
+once (they have no seed).
+"""
+import json
+import os
+import os.path as osp
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.config import Config
+
+from .results import RecordError, load_record, repo_root
+
+__all__ = ['BenchmarkRun', 'load_benchmark', 'plan_runs', 'distinct_n',
+           'paired_randomization_test', 'aggregate_benchmark']
+
+SANITY = ('most_frequent', 'nearest_neighbour')
+
+
+@dataclass
+class BenchmarkRun:
+    """One method at one seed (or one sanity baseline)."""
+    method: str
+    seed: Optional[int]
+    record: str
+    reports: str
+    commands: List[List[str]] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        """Whether the run's record exists."""
+        return osp.isfile(self.record)
+
+
+def load_benchmark(path: str) -> dict:
+    """Read and check a benchmark spec file.
+
+    Raises:
+        RecordError: Missing keys, unknown reference, duplicate names.
+    """
+    spec = Config.fromfile(path).get('benchmark')
+    if spec is None:
+        raise RecordError(f'{path} has no `benchmark = dict(...)`.')
+    spec = spec.to_dict() if hasattr(spec, 'to_dict') else dict(spec)
+    missing = [k for k in ('name', 'seeds', 'methods', 'results_dir')
+               if k not in spec]
+    if missing:
+        raise RecordError(f'{path}: benchmark has no {missing}.')
+    names = [m['name'] for m in spec['methods']]
+    if len(set(names)) != len(names):
+        raise RecordError(f'{path}: method names repeat: {names}')
+    ref = spec.get('reference')
+    if ref is not None and ref not in names + list(SANITY):
+        raise RecordError(f'{path}: reference {ref!r} is not a method '
+                          f'({names}).')
+    spec.setdefault('split', 'test')
+    spec.setdefault('work_root', osp.join('work_dirs', 'benchmarks',
+                                          spec['name']))
+    return spec
+
+
+def _tool(name: str) -> str:
+    return osp.join(repo_root(), 'tools', name)
+
+
+def plan_runs(spec: dict, extra_options: Sequence[str] = ()
+              ) -> List[BenchmarkRun]:
+    """Every run of a benchmark with its commands, in order."""
+    out = spec['results_dir']
+    split = spec['split']
+    runs = []
+    for method in spec['methods']:
+        name, config = method['name'], method['config']
+        if method.get('kind') == 'sanity':
+            cmd = [sys.executable, _tool('analysis/sanity_baselines.py'),
+                   config, '--split', split, '--record-dir',
+                   osp.join(out, name)]
+            if extra_options:
+                cmd += ['--cfg-options', *extra_options]
+            for base in SANITY:
+                runs.append(BenchmarkRun(
+                    base, None, osp.join(out, name, f'{base}.json'),
+                    osp.join(out, name, f'{base}_reports.json'), [cmd]))
+            continue
+        for seed in spec['seeds']:
+            work = osp.join(spec['work_root'], name, f'seed{seed}')
+            record = osp.join(out, name, f'seed{seed}.json')
+            reports = osp.join(out, name, f'seed{seed}_reports.json')
+            options = [f'randomness.seed={seed}', *method.get(
+                'cfg_options', []), *extra_options]
+            train = [sys.executable, _tool('train.py'), config,
+                     '--work-dir', work, '--cfg-options', *options]
+            stage_dir = osp.join(work, method['stage']) if method.get(
+                'stage') else work
+            test = [sys.executable, _tool('test.py'),
+                    method.get('test_config') or config,
+                    f'@best:{stage_dir}', '--split', split,
+                    '--work-dir', osp.join(stage_dir, 'test'),
+                    '--out', reports, '--record', record,
+                    '--cfg-options', *options]
+            runs.append(BenchmarkRun(name, seed, record, reports,
+                                     [train, test]))
+    return runs
+
+
+def distinct_n(texts: Sequence[str], n: int) -> float:
+    """Distinct n-grams over all n-grams of whitespace tokens (0 if none)."""
+    grams, total = set(), 0
+    for text in texts:
+        words = text.split()
+        for i in range(len(words) - n + 1):
+            grams.add(tuple(words[i:i + n]))
+            total += 1
+    return len(grams) / total if total else 0.0
+
+
+def paired_randomization_test(a: Sequence[float], b: Sequence[float],
+                              num_samples: int = 10000,
+                              seed: int = 0) -> Dict[str, float]:
+    """Two-sided sign-flip test of ``mean(a - b) != 0`` over paired items.
+
+    Returns:
+        dict: ``diff`` (mean of a - b) and ``p`` (with the +1 correction).
+    """
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError('paired_randomization_test needs two equally long '
+                         'non-empty score lists')
+    observed = abs(d.mean())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(num_samples, d.size))
+    extreme = (np.abs((signs * d).mean(1)) >= observed - 1e-12).sum()
+    return dict(diff=float(d.mean()),
+                p=float((extreme + 1) / (num_samples + 1)))
+
+
+def _read_reports(path: str) -> List[dict]:
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def _item_scores(reports: List[dict], eval_tokenizer: str,
+                 metric: str) -> Dict[str, float]:
+    from rrgkit.evaluation.functional import compute_nlg_scores_per_item
+    preds = {r['id']: r['generated'] for r in reports}
+    refs = {r['id']: (r['reference'] if isinstance(r['reference'], list)
+                      else [r['reference']]) for r in reports}
+    family = {'CIDEr-D': 'CIDEr', 'ROUGE-L': 'ROUGE_L'}.get(
+        metric, metric.split('-')[0])
+    return compute_nlg_scores_per_item(preds, refs,
+                                       eval_tokenizer=eval_tokenizer,
+                                       metrics=[family])[metric]
+
+
+def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
+                        test_metric: str = 'CIDEr-D') -> dict:
+    """Mean ± std over seeds, degeneracy and significance per method.
+
+    Args:
+        spec (dict): The benchmark spec.
+        runs (list[BenchmarkRun]): Its runs (finished ones are used).
+        test_metric (str): Per-image score of the significance test.
+
+    Returns:
+        dict: ``methods``: name -> ``mean``/``std`` per metric, ``seeds``,
+        ``distinct_1``, ``distinct_2``, ``most_frequent_share``, ``test``
+        (diff and p against the reference); plus the benchmark's name,
+        split and signature.
+    """
+    by_method: Dict[str, List[BenchmarkRun]] = {}
+    for run in runs:
+        if run.done:
+            by_method.setdefault(run.method, []).append(run)
+    frequent = None
+    if 'most_frequent' in by_method:
+        texts = {r['generated'] for r in _read_reports(
+            by_method['most_frequent'][0].reports)}
+        frequent = next(iter(texts)) if len(texts) == 1 else None
+    signature, per_item, methods = None, {}, {}
+    for name, method_runs in by_method.items():
+        records = [load_record(r.record) for r in method_runs]
+        sig = records[0]['signature']
+        key = (records[0]['split'], sig.get('eval_tokenizer'),
+               sig.get('num_images'), sig.get('data_hash'))
+        if signature is None:
+            signature = key
+        elif key[:3] != signature[:3] or (
+                key[3] and signature[3] and key[3] != signature[3]):
+            raise RecordError(
+                f'{name} was scored differently ({key}) from the other '
+                f'methods ({signature}); rerun it on the same split.')
+        metrics = sorted(set.intersection(*(set(r['metrics'])
+                                            for r in records)))
+        entry = dict(seeds=[r.seed for r in method_runs], mean={}, std={})
+        for m in metrics:
+            values = np.array([r['metrics'][m] for r in records])
+            entry['mean'][m] = float(values.mean())
+            entry['std'][m] = float(values.std(ddof=1)) if len(
+                values) > 1 else 0.0
+        texts = [r['generated'] for run in method_runs
+                 for r in _read_reports(run.reports)]
+        entry['distinct_1'] = distinct_n(texts, 1)
+        entry['distinct_2'] = distinct_n(texts, 2)
+        entry['most_frequent_share'] = (
+            None if frequent is None else
+            sum(t == frequent for t in texts) / max(1, len(texts)))
+        seeds_scores = [_item_scores(_read_reports(run.reports),
+                                     sig.get('eval_tokenizer', 'ptb'),
+                                     test_metric) for run in method_runs]
+        ids = sorted(seeds_scores[0])
+        per_item[name] = {i: float(np.mean([s[i] for s in seeds_scores]))
+                          for i in ids}
+        methods[name] = entry
+    ref = spec.get('reference')
+    for name, entry in methods.items():
+        if ref in per_item and name != ref:
+            ids = sorted(per_item[ref])
+            entry['test'] = dict(
+                metric=test_metric, reference=ref,
+                **paired_randomization_test(
+                    [per_item[name][i] for i in ids],
+                    [per_item[ref][i] for i in ids]))
+    return dict(name=spec['name'], split=spec['split'],
+                reference=ref, methods=methods,
+                signature=None if signature is None else dict(
+                    split=signature[0], eval_tokenizer=signature[1],
+                    num_images=signature[2], data_hash=signature[3]))
+
+
+def run_environment(threads: int) -> Dict[str, str]:
+    """Environment of a run that gets ``threads`` CPU threads."""
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env

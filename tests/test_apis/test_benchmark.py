@@ -1,0 +1,59 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+import pytest
+
+from rrgkit.apis.benchmark import (distinct_n, load_benchmark,
+                                   paired_randomization_test, plan_runs)
+from rrgkit.apis.results import RecordError
+
+
+def test_distinct_n_by_hand():
+    texts = ['a b a b', 'a b c']
+    assert distinct_n(texts, 1) == pytest.approx(3 / 7)
+    assert distinct_n(texts, 2) == pytest.approx(3 / 5)  # ab ba bc
+    assert distinct_n([''], 2) == 0.0
+
+
+def test_randomization_test_extremes():
+    same = paired_randomization_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert same == dict(diff=0.0, p=1.0)
+    better = paired_randomization_test([1.0] * 10, [0.0] * 10,
+                                       num_samples=4000)
+    assert better['diff'] == 1.0
+    # Only the all-plus and all-minus sign patterns are as extreme: 2/1024.
+    assert better['p'] == pytest.approx(2 / 1024, abs=0.003)
+    with pytest.raises(ValueError, match='equally long'):
+        paired_randomization_test([], [])
+
+
+def _spec(tmp_path, text):
+    path = tmp_path / 'bench.py'
+    path.write_text(text)
+    return str(path)
+
+
+def test_spec_checks_and_planned_runs(tmp_path):
+    path = _spec(tmp_path, (
+        "benchmark = dict(name='b', seeds=[0, 1], results_dir='res',\n"
+        "    reference='nic', methods=[\n"
+        "    dict(name='sanity', kind='sanity', config='c.py'),\n"
+        "    dict(name='nic', config='c.py'),\n"
+        "    dict(name='asgk', config='p.py', test_config='s3.py',"
+        " stage='full')])\n"))
+    spec = load_benchmark(path)
+    runs = plan_runs(spec, ['x=1'])
+    assert [(r.method, r.seed) for r in runs] == [
+        ('most_frequent', None), ('nearest_neighbour', None), ('nic', 0),
+        ('nic', 1), ('asgk', 0), ('asgk', 1)]
+    asgk = runs[-1]
+    train, test = asgk.commands
+    assert train[2] == 'p.py' and 'randomness.seed=1' in train
+    assert train[-1] == 'x=1'
+    assert test[2] == 's3.py'
+    assert test[3].startswith('@best:') and test[3].endswith(
+        'asgk/seed1/full')
+    assert asgk.record.endswith('res/asgk/seed1.json') and not asgk.done
+    bad = _spec(tmp_path, "benchmark = dict(name='b', seeds=[0], "
+                "results_dir='r', reference='x', methods=[dict(name='a', "
+                "config='c.py')])\n")
+    with pytest.raises(RecordError, match="reference 'x'"):
+        load_benchmark(bad)

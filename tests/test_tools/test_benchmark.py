@@ -1,0 +1,42 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+"""tools/benchmark.py end to end on the tiny synthetic setup."""
+import json
+import os.path as osp
+
+from .conftest import REPO, load_tool, tiny_synth_options
+
+
+def test_benchmark_runs_skips_and_aggregates(tmp_path):
+    config = osp.join(REPO, 'configs', 'nic_synth.py')
+    spec = tmp_path / 'bench.py'
+    results = tmp_path / 'results'
+    spec.write_text(
+        f"benchmark = dict(name='tiny', seeds=[0, 1], split='val',\n"
+        f"    reference='nic', results_dir={str(results)!r},\n"
+        f"    work_root={str(tmp_path / 'work')!r}, methods=[\n"
+        f"    dict(name='sanity', kind='sanity', config={config!r}),\n"
+        f"    dict(name='nic', config={config!r})])\n")
+    options = [o for o in tiny_synth_options(tmp_path / 'cache', 1)
+               if not o.startswith('experiment_name')]
+    tool = load_tool('benchmark')
+    assert tool.main([str(spec), '--cfg-options', *options]) == 0
+    with open(results / 'summary.json') as f:
+        summary = json.load(f)
+    nic = summary['methods']['nic']
+    assert nic['seeds'] == [0, 1]
+    assert 0.0 <= nic['mean']['report/CIDEr-D']
+    assert nic['std']['report/CIDEr-D'] >= 0.0
+    assert 0.0 <= nic['most_frequent_share'] <= 1.0
+    assert 0.0 < nic['distinct_1'] <= 1.0
+    assert 'test' not in nic  # the reference itself
+    frequent = summary['methods']['most_frequent']
+    assert frequent['most_frequent_share'] == 1.0
+    assert 0.0 < frequent['test']['p'] <= 1.0
+    assert summary['signature']['split'] == 'val'
+    records = [results / 'nic' / f'seed{s}.json' for s in (0, 1)]
+    seeds = [json.loads(p.read_text())['signature']['seed'] for p in records]
+    assert seeds == [0, 1]
+    # A second call finds every record and only aggregates.
+    mtimes = [p.stat().st_mtime for p in records]
+    assert tool.main([str(spec), '--cfg-options', *options]) == 0
+    assert [p.stat().st_mtime for p in records] == mtimes

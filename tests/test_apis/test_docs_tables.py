@@ -108,3 +108,28 @@ def test_generate_tables_is_idempotent_and_check_detects_drift(tmp_path):
     assert generate_tables(specs, str(tmp_path), check=True) == [
         osp.join('docs', 'doc.md')]
     assert doc.read_bytes() == first  # check changes nothing
+
+
+def test_render_summary_table(tmp_path):
+    from rrgkit.apis.docs_tables import render_summary_table
+    summary = dict(
+        name='b', split='test', reference='nic',
+        signature=dict(split='test', num_images=5, eval_tokenizer='ptb'),
+        methods=dict(nic=dict(seeds=[0, 1], mean={'report/CIDEr-D': 1.0},
+                              std={'report/CIDEr-D': 0.25}, distinct_2=0.5,
+                              most_frequent_share=0.1),
+                     sat=dict(seeds=[0], mean={'report/CIDEr-D': 1.5},
+                              std={'report/CIDEr-D': 0.0}, distinct_2=0.75,
+                              most_frequent_share=None,
+                              test=dict(p=0.0125))))
+    (tmp_path / 's.json').write_text(json.dumps(summary))
+    spec = dict(name='b', doc='d.md', summary='s.json',
+                columns=[['CIDEr-D', 'report/CIDEr-D']],
+                rows=[['NIC', 'nic'], ['SAT', 'sat'], ['R2Gen', 'r2gen']])
+    lines = render_summary_table(spec, str(tmp_path)).splitlines()
+    assert lines[0] == ('| Method | Seeds | CIDEr-D | distinct-2 | '
+                        'most-frequent share | p vs nic |')
+    assert lines[2] == '| NIC | 2 | 1.000 ± 0.250 | 0.500 | 0.10 | – |'
+    assert lines[3] == '| SAT | 1 | 1.500 ± 0.000 | 0.750 | – | 0.013 |'
+    assert lines[4].startswith('| R2Gen | not run yet |')
+    assert 'test split (5 images)' in lines[6]

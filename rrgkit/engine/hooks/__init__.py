@@ -2,5 +2,9 @@
 from .beta_schedule_hook import BetaScheduleHook
 from .checkpoint_guard_hook import CheckpointGuardHook
 from .reference_baseline_hook import MostFrequentReportHook
+from .report_visualization_hook import ReportVisualizationHook
 
-__all__ = ['BetaScheduleHook', 'CheckpointGuardHook', 'MostFrequentReportHook']
+__all__ = [
+    'BetaScheduleHook', 'CheckpointGuardHook', 'MostFrequentReportHook',
+    'ReportVisualizationHook'
+]

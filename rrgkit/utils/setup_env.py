@@ -7,6 +7,7 @@ import sys
 from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.utils import import_modules_from_strings
 
 from .config_check import check_config_types
 
@@ -116,6 +117,11 @@ def load_config(path: str,
         if set_data_root(cfg._cfg_dict, data_root, old) == 0:
             raise ValueError(f'--data-root given, but config {path} has no '
                              'data_root key to set.')
+    # mmengine imports ``custom_imports`` only for classic (``_base_``)
+    # configs; import them for pure-Python configs too (e.g. a plugin in
+    # projects/), so that the names they register pass the check below.
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg['custom_imports'])
     check_config_types(cfg, path)
     return cfg
 

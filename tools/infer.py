@@ -6,7 +6,8 @@
 preprocessing come from the checkpoint alone; ``--config`` is needed only
 for checkpoints that carry no config. Prints a summary per image (report,
 conclusion, top tags, region box) and, with ``--out``, writes all results as
-JSON (see ``rrgkit.apis.ReportInferencer``). A missing or corrupt image
+JSON (see ``rrgkit.apis.ReportInferencer``); ``--vis-dir`` also writes the
+pictures the model can show (PNG). A missing or corrupt image
 stops with one line naming the file (exit status 2) and writes nothing.
 """
 import argparse
@@ -48,6 +49,10 @@ def parse_args(argv=None):
         '--batch-size', type=_positive_int, default=8,
         help='images per forward pass (default 8)')
     parser.add_argument(
+        '--vis-dir',
+        help='write pictures here: heat map + region box, word attention, '
+        'tag graph, class map (whatever the model has)')
+    parser.add_argument(
         '--top-tags', type=int, default=5,
         help='tags shown per image in the summary (all are in --out)')
     return parser.parse_args(argv)
@@ -78,6 +83,9 @@ def render(result, top_tags=5):
         grid.add_row('tags', Text(', '.join(
             f'{t["name"]} {t["probability"]:.2f}'
             for t in result['tags'][:max(top_tags, 0)])))
+    if result.get('pictures'):
+        grid.add_row('pictures', Text('\n'.join(result['pictures']),
+                                      overflow='fold'))
     if result.get('region_box') is not None:
         box = ', '.join(f'{v:.0f}' for v in result['region_box'])
         height, width = result['input_shape']
@@ -92,7 +100,10 @@ def main(argv=None):
         args.checkpoint, config=args.config, device=args.device,
         batch_size=args.batch_size)
     images = args.images[0] if len(args.images) == 1 else args.images
-    results = inferencer(images)
+    results = inferencer(images, return_visual=bool(args.vis_dir))
+    if args.vis_dir:
+        inferencer.write_pictures(results, args.vis_dir)
+        results = inferencer.to_json(results)
     console = Console()
     for result in results:
         console.print(render(result, args.top_tags))

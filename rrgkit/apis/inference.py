@@ -441,7 +441,7 @@ class ReportInferencer:
 
     #: Keys of a result that :meth:`to_json` keeps.
     JSON_KEYS = ('image', 'report', 'tags', 'conclusion', 'region_box',
-                 'descriptions', 'input_shape', 'ori_shape')
+                 'descriptions', 'input_shape', 'ori_shape', 'pictures')
 
     def __init__(self,
                  model: Union[str, os.PathLike, nn.Module],
@@ -577,6 +577,44 @@ class ReportInferencer:
                 ]
                 items, chunk = items[n:], chunk[n:]
         return results if return_visual else self.to_json(results)
+
+    @torch.no_grad()
+    def write_pictures(self, results: List[dict], out_dir: str,
+                       **kwargs) -> List[List[str]]:
+        """Write the pictures the model can show for each result.
+
+        Heat map with the region box (CAM-threshold proposers), per-word
+        attention (attention decoders), the tag graph (tag-graph encoders),
+        the class map (AAS); see :func:`rrgkit.visualization.model_pictures`.
+        Each result gets ``pictures`` (the PNG paths).
+
+        Args:
+            results (list[dict]): Results of ``__call__(...,
+                return_visual=True)``.
+            out_dir (str): Folder for the PNGs.
+            **kwargs: Passed to ``model_pictures`` (thresholds, max_words).
+
+        Returns:
+            list[list[str]]: The paths, per result.
+        """
+        from rrgkit.visualization import model_pictures
+        written = []
+        for result in results:
+            if 'input_image' not in result:
+                raise ValueError('write_pictures needs the results of '
+                                 '__call__(images, return_visual=True).')
+            first = result['image']
+            first = first[0] if isinstance(first, list) else first
+            stem = osp.splitext(osp.basename(first))[0]
+            data = self.model.data_preprocessor(
+                dict(inputs=[result['input_image']],
+                     data_samples=[result['data_sample']]), False)
+            paths = model_pictures(
+                self.model, data['inputs'], data['data_samples'], out_dir,
+                tag_names=self.tag_names, image_names=[stem], **kwargs)[0]
+            result['pictures'] = paths
+            written.append(paths)
+        return written
 
     @classmethod
     def to_json(cls, results: List[dict]) -> List[dict]:

@@ -286,3 +286,21 @@ def test_return_visual_keeps_raw_outputs(asgk, tmp_path):
     plain, = ReportInferencer.to_json([raw])
     assert set(plain) == set(ReportInferencer.JSON_KEYS)
     assert plain['tags'] == raw['tags']
+
+
+def test_pictures_for_one_image(asgk, tmp_path):
+    """infer writes the heat map and tag graph PNGs (ASGK) as valid images."""
+    image = tmp_path / 'scan.png'
+    Image.fromarray(np.full((40, 48), 90, np.uint8)).save(image)
+    inferencer = ReportInferencer(asgk.ckpt)
+    results = inferencer(str(image), return_visual=True)
+    paths, = inferencer.write_pictures(results, str(tmp_path / 'vis'))
+    names = sorted(osp.basename(p) for p in paths)
+    assert names == ['scan_heatmap.png', 'scan_tag_graph.png']
+    with Image.open(tmp_path / 'vis' / 'scan_heatmap.png') as pic:
+        assert pic.size == (64, 64) and pic.mode == 'RGB'
+    with Image.open(tmp_path / 'vis' / 'scan_tag_graph.png') as pic:
+        assert pic.size[0] > 100 and pic.size[1] > 100
+    plain, = ReportInferencer.to_json(results)
+    assert plain['pictures'] == paths
+    assert plain['report']

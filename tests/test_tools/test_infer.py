@@ -62,7 +62,7 @@ def test_same_reports_as_test_tool_and_json_out(trained, infer_tool,
     assert all(r['report'].strip() for r in results)
     assert set(results[0]) == {'image', 'report', 'tags', 'conclusion',
                                'region_box', 'descriptions', 'input_shape',
-                               'ori_shape'}
+                               'ori_shape', 'pictures'}
     assert osp.basename(paths[0]) in printed
     assert results[0]['report'].split()[0] in printed
     assert f'{len(paths)} result(s) written' in printed

@@ -17,7 +17,7 @@ from PIL import Image
 
 from rrgkit.apis import (ReportInferencer, config_from_checkpoint,
                          init_report_model, list_images)
-from rrgkit.apis.inference import _without_data_reads
+from rrgkit.apis.model_from_checkpoint import _without_data_reads
 from rrgkit.datasets.errors import ImageDecodeError, MissingImageError
 from rrgkit.datasets.synthetic import TAG_NAMES
 from rrgkit.models.utils.visual_features import VisualFeatures

@@ -4,7 +4,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
-__all__ = ['data_field', 'description_metainfo']
+__all__ = ['DescriptionQueries', 'data_field', 'description_metainfo']
 
 
 def data_field(dataset: BaseDataset, key: str) -> List[Any]:
@@ -45,3 +45,32 @@ def description_metainfo(
     if templates is not None:
         meta['conclusion_templates'] = dict(templates)
     return meta
+
+
+class DescriptionQueries:
+    """Field queries shared by the multi-description datasets (no image is
+    read): reports, references, descriptions, conclusions."""
+
+    def get_reports(self) -> List[str]:
+        """Return the (chosen annotator's) report of every sample, in order."""
+        return data_field(self, 'report')
+
+    def get_references(self) -> List[List[str]]:
+        """Return all reference reports of every sample, in order."""
+        return data_field(self, 'references')
+
+    def get_descriptions(self) -> List[List[str]]:
+        """Return the K descriptions of every sample, in order."""
+        return data_field(self, 'descriptions')
+
+    def get_conclusions(self) -> List[str]:
+        """Return the conclusion of every sample, in order."""
+        return data_field(self, 'conclusion')
+
+    def get_vocab_texts(self) -> List[str]:
+        """Texts whose words the model writes: reports, then conclusions.
+
+        A tokenizer built with this dataset as ``corpus`` reads these, so
+        the conclusion templates' words are in the vocabulary.
+        """
+        return self.get_reports() + [c for c in self.get_conclusions() if c]

@@ -31,7 +31,7 @@ from ..errors import AnnotationError, DatasetError, format_problems
 from ..resplit import check_resplit, resplit_records
 from .checks import (annotator_texts, infer_description_names,
                      validate_description_records)
-from .common import data_field, description_metainfo
+from .common import DescriptionQueries, description_metainfo
 from .splitter import join_descriptions
 
 __all__ = ['MultiDescriptionDataset']
@@ -54,7 +54,7 @@ def _from_meta(meta: dict, key: str, given, ann_file: str):
 
 
 @DATASETS.register_module()
-class MultiDescriptionDataset(BaseDataset):
+class MultiDescriptionDataset(DescriptionQueries, BaseDataset):
     """Images with K descriptions, a conclusion and several references.
 
     Each data info holds ``img_id``, ``img_path`` (absolute; a list for
@@ -277,30 +277,3 @@ class MultiDescriptionDataset(BaseDataset):
                 info['gt_label'] = int(label)
             infos.append(info)
         return infos
-
-    # ------------------------------------------------------------------
-    # Queries (no image is read)
-    # ------------------------------------------------------------------
-    def get_reports(self) -> List[str]:
-        """Return the chosen annotator's report of every sample, in order."""
-        return data_field(self, 'report')
-
-    def get_references(self) -> List[List[str]]:
-        """Return all reference reports of every sample, in order."""
-        return data_field(self, 'references')
-
-    def get_descriptions(self) -> List[List[str]]:
-        """Return the K descriptions of every sample, in order."""
-        return data_field(self, 'descriptions')
-
-    def get_vocab_texts(self) -> List[str]:
-        """Texts whose words the model writes: reports, then conclusions.
-
-        A tokenizer built with this dataset as ``corpus`` reads these, so
-        the conclusion templates' words are in the vocabulary.
-        """
-        return self.get_reports() + [c for c in self.get_conclusions() if c]
-
-    def get_conclusions(self) -> List[str]:
-        """Return the conclusion of every sample, in order."""
-        return data_field(self, 'conclusion')

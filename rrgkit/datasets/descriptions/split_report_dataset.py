@@ -7,7 +7,7 @@ from mmengine.dataset import BaseDataset
 from rrgkit.registry import DATASETS, TRANSFORMS
 from ..errors import AnnotationError, DatasetError, format_problems
 from ..report_dataset import ReportDataset
-from .common import data_field, description_metainfo
+from .common import DescriptionQueries, description_metainfo
 from .presets import build_report_splitter
 from .splitter import ReportSplitError
 
@@ -15,7 +15,7 @@ __all__ = ['SplitReportDataset']
 
 
 @DATASETS.register_module()
-class SplitReportDataset(BaseDataset):
+class SplitReportDataset(DescriptionQueries, BaseDataset):
     """A :class:`ReportDataset` whose reports are split for MDNet.
 
     The records are read, validated and filtered by an inner
@@ -173,30 +173,3 @@ class SplitReportDataset(BaseDataset):
                 "splitter's groups, pass other='previous' (or 'last', "
                 "'drop') in report_splitter, or fix the labels.")
         return infos
-
-    # ------------------------------------------------------------------
-    # Queries (no image is read)
-    # ------------------------------------------------------------------
-    def get_reports(self) -> List[str]:
-        """Return the report of every sample, in order."""
-        return data_field(self, 'report')
-
-    def get_references(self) -> List[List[str]]:
-        """Return all reference reports of every sample, in order."""
-        return data_field(self, 'references')
-
-    def get_descriptions(self) -> List[List[str]]:
-        """Return the K descriptions of every sample, in order."""
-        return data_field(self, 'descriptions')
-
-    def get_vocab_texts(self) -> List[str]:
-        """Texts whose words the model writes: reports, then conclusions.
-
-        A tokenizer built with this dataset as ``corpus`` reads these, so
-        the conclusion templates' words are in the vocabulary.
-        """
-        return self.get_reports() + [c for c in self.get_conclusions() if c]
-
-    def get_conclusions(self) -> List[str]:
-        """Return the conclusion of every sample, in order."""
-        return data_field(self, 'conclusion')

@@ -33,5 +33,6 @@ benchmark = dict(
              test_config='configs/asgk/'
              'asgk_stage3_densenet121_1xb16_10e_covctr_en.py',
              stage='full'),
-        dict(name='mdnet', config='configs/mdnet_covctr.py'),
+        dict(name='mdnet', config='configs/mdnet_covctr.py',
+             retrieval=dict(conclusion='covctr_en')),
     ])

@@ -15,6 +15,8 @@ A benchmark spec is a python config holding ``benchmark = dict(...)``::
             dict(name='nic', config='configs/nic_covctr.py'),
             dict(name='asgk', config='configs/asgk_covctr.py',
                  test_config='configs/asgk/asgk_stage3_...py', stage='full'),
+            dict(name='mdnet', config='configs/mdnet_covctr.py',
+                 retrieval=dict(conclusion='covctr_en')),
         ])
 
 Every (method, seed) run trains in its own work dir with
@@ -23,7 +25,10 @@ on val, and leaves ``<results_dir>/<method>/seed<seed>.json`` (a result
 record) and ``..._reports.json`` (generated reports). A run whose record
 exists is skipped, so a stopped benchmark continues where it was. The
 ``sanity`` kind records the most-frequent and nearest-neighbour baselines
-once (they have no seed).
+once (they have no seed). A method with ``retrieval=dict(conclusion=...)``
+(MDNet-style models) also runs ``tools/analysis/retrieval.py`` on the chosen
+checkpoint before the test, into ``seed<seed>_retrieval.json``, whose
+``retrieval/Cr@k`` scores join the method's metrics.
 """
 import json
 import os
@@ -51,6 +56,7 @@ class BenchmarkRun:
     record: str
     reports: str
     commands: List[List[str]] = field(default_factory=list)
+    extra_records: List[str] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -124,8 +130,20 @@ def plan_runs(spec: dict, extra_options: Sequence[str] = ()
                     '--work-dir', osp.join(stage_dir, 'test'),
                     '--out', reports, '--record', record,
                     '--cfg-options', *options]
-            runs.append(BenchmarkRun(name, seed, record, reports,
-                                     [train, test]))
+            commands, extra = [train], []
+            retrieval = method.get('retrieval')
+            if retrieval is not None:
+                extra.append(osp.join(out, name, f'seed{seed}_retrieval.json'))
+                commands.append([
+                    sys.executable, _tool('analysis/retrieval.py'),
+                    method.get('test_config') or config,
+                    f'@best:{stage_dir}', '--split', split,
+                    '--conclusion', retrieval.get('conclusion', 'covctr_en'),
+                    '--work-dir', osp.join(stage_dir, 'retrieval'),
+                    '--record', extra[0], '--cfg-options', *options])
+            commands.append(test)  # last: its record marks the run done
+            runs.append(BenchmarkRun(name, seed, record, reports, commands,
+                                     extra))
     return runs
 
 
@@ -178,6 +196,19 @@ def _item_scores(reports: List[dict], eval_tokenizer: str,
                                        metrics=[family])[metric]
 
 
+def _merged_record(run: BenchmarkRun) -> dict:
+    """A run's record with the metrics of its extra records added."""
+    record = load_record(run.record)
+    for path in run.extra_records:
+        extra = load_record(path)
+        clash = set(extra['metrics']) & set(record['metrics'])
+        if clash:
+            raise RecordError(f'{path} repeats metrics of {run.record}: '
+                              f'{sorted(clash)}')
+        record['metrics'].update(extra['metrics'])
+    return record
+
+
 def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
                         test_metric: str = 'CIDEr-D') -> dict:
     """Mean ± std over seeds, degeneracy and significance per method.
@@ -204,7 +235,7 @@ def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
         frequent = next(iter(texts)) if len(texts) == 1 else None
     signature, per_item, methods = None, {}, {}
     for name, method_runs in by_method.items():
-        records = [load_record(r.record) for r in method_runs]
+        records = [_merged_record(r) for r in method_runs]
         sig = records[0]['signature']
         key = (records[0]['split'], sig.get('eval_tokenizer'),
                sig.get('num_images'), sig.get('data_hash'))

@@ -1,9 +1,9 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 import pytest
 
-from rrgkit.apis.benchmark import (distinct_n, load_benchmark,
+from rrgkit.apis.benchmark import (_merged_record, distinct_n, load_benchmark,
                                    paired_randomization_test, plan_runs)
-from rrgkit.apis.results import RecordError
+from rrgkit.apis.results import RecordError, make_record, write_record
 
 
 def test_distinct_n_by_hand():
@@ -57,3 +57,30 @@ def test_spec_checks_and_planned_runs(tmp_path):
                 "config='c.py')])\n")
     with pytest.raises(RecordError, match="reference 'x'"):
         load_benchmark(bad)
+
+
+def test_retrieval_runs_before_the_test_and_joins_the_metrics(tmp_path):
+    path = _spec(tmp_path, (
+        f"benchmark = dict(name='b', seeds=[3], results_dir='{tmp_path}',\n"
+        "    methods=[dict(name='mdnet', config='m.py',\n"
+        "                  retrieval=dict(conclusion='covctr_zh'))])\n"))
+    run, = plan_runs(load_benchmark(path))
+    train, retrieval, test = run.commands
+    assert retrieval[1].endswith('analysis/retrieval.py')
+    assert retrieval[retrieval.index('--conclusion') + 1] == 'covctr_zh'
+    assert run.extra_records == [retrieval[retrieval.index('--record') + 1]]
+    assert run.extra_records[0].endswith('mdnet/seed3_retrieval.json')
+    assert test[1].endswith('test.py')  # its record marks the run done
+
+    def record(metrics, where):
+        write_record(make_record(dict(config='m.py', checkpoint=None,
+                                      split='test', metrics=metrics), []),
+                     where)
+
+    record({'report/CIDEr-D': 0.5}, run.record)
+    record({'retrieval/Cr@1': 0.75}, run.extra_records[0])
+    assert _merged_record(run)['metrics'] == {'report/CIDEr-D': 0.5,
+                                              'retrieval/Cr@1': 0.75}
+    record({'report/CIDEr-D': 0.1}, run.extra_records[0])
+    with pytest.raises(RecordError, match='repeats metrics'):
+        _merged_record(run)

@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 
+from rrgkit.apis.results import load_record
 from rrgkit.utils.setup_env import load_config
 from .conftest import REPO, load_tool, loader_options, synth_data_options
 
@@ -57,13 +58,22 @@ def test_test_and_retrieval_tools(trained):
         metrics = json.load(f)['metrics']
     assert {'report/BLEU-4', 'dca/accuracy', 'dca/undetermined'} <= set(
         metrics)
+    record_path = str(root / 'retrieval_record.json')
     result = load_tool('analysis/retrieval').main(
         [SYNTH, ckpt, '--work-dir', str(root / 'r'), '--max-queries', '3',
-         '--cfg-options', *options])
+         '--record', record_path, '--cfg-options', *options])
     assert result['num_queries'] == 3 and result['num_images'] == 4
     assert 0.0 <= result['Cr@1'] <= 1.0
     assert 'Cr@5' not in result  # more than the 4 images of the split
     assert 0.0 < result['chance'] < 1.0
+    record = load_record(record_path)
+    assert record['metrics'] == {'retrieval/Cr@1': result['Cr@1'],
+                                 'retrieval/chance': result['chance']}
+    assert record['split'] == 'test'
+    assert record['signature']['num_queries'] == 3
+    assert record['signature']['data_hash'] and record['signature'][
+        'vocab_hash']
+    assert record['command'].startswith('python tools/analysis/retrieval.py')
 
 
 @pytest.mark.parametrize('name', [

@@ -7,12 +7,14 @@ Every report of the split, without its conclusion, queries the split's
 images ranked by the model's likelihood of its descriptions; Cr@1/5/10 is
 the share of the top-k images with the query's diagnostic conclusion.
 Writes ``retrieval.json`` into the work dir and prints the scores beside
-the chance level.
+the chance level; ``--record PATH`` also writes a result record (metrics
+``retrieval/Cr@k`` and ``retrieval/chance``) for the docs' tables.
 """
 import argparse
 import json
 import os.path as osp
 import sys
+from types import SimpleNamespace
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -21,6 +23,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
+from rrgkit.apis.results import (make_record, run_signature,  # noqa: E402
+                                 write_record)
 from rrgkit.apis.retrieval import description_retrieval  # noqa: E402
 from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
@@ -38,8 +42,30 @@ def parse_args(argv=None):
         '(covctr_en, covctr_zh); default covctr_en')
     parser.add_argument('--max-queries', type=int, default=None,
                         help='score only the first N queries (quick check)')
+    parser.add_argument(
+        '--record',
+        help='also write a result record (Cr@k as retrieval/Cr@k, the '
+        'signature, config, checkpoint and this command) to this JSON file')
     add_common_args(parser)
     return parser.parse_args(argv)
+
+
+def _write_record(runner, loader, result, args, argv):
+    metrics = {f'retrieval/{k}': v for k, v in result.items()
+               if k.startswith('Cr@') or k == 'chance'}
+    signature = dict(num_images=result.get('num_images'),
+                     num_queries=result.get('num_queries'),
+                     conclusion=args.conclusion)
+    # run_signature reads the model, the config and the scored split.
+    signature.update(run_signature(SimpleNamespace(
+        model=runner.model, cfg=runner.cfg, test_dataloader=loader)))
+    summary = dict(config=osp.abspath(args.config),
+                   checkpoint=osp.abspath(args.checkpoint),
+                   split=args.split, metrics=metrics, signature=signature)
+    command = ['python', 'tools/analysis/retrieval.py'] + list(
+        argv if argv is not None else sys.argv[1:])
+    write_record(make_record(summary, command), args.record)
+    print(f'result record written to {args.record}')
 
 
 def main(argv=None):
@@ -67,6 +93,8 @@ def main(argv=None):
                   checkpoint=osp.abspath(args.checkpoint), split=args.split)
     out = osp.join(runner.log_dir, 'retrieval.json')
     atomic_write_json(result, out)
+    if args.record:
+        _write_record(runner, loader, result, args, argv)
     print(json.dumps({k: v for k, v in result.items()
                       if k.startswith('Cr@') or k in ('chance',
                                                       'num_queries')},

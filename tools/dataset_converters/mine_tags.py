@@ -21,6 +21,7 @@ sys.path.insert(
     0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from rich.console import Console  # noqa: E402
+from rich.progress import track  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from rrgkit.datasets import AnnotationError  # noqa: E402
@@ -179,13 +180,14 @@ def main(argv: Optional[List[str]] = None) -> None:
                    dict(seed=resplit['seed'], ratios=list(resplit['ratios']))))
     known = set(vocab.tags)
     labels = {}
-    for ids in split_ids.values():
-        for i in ids:
-            found = extract_tags(reports.get(i, ''), language, lexicon)
-            labels[i] = [t for t in vocab.tags if t in found & known]
+    console = Console()
+    all_ids = [i for ids in split_ids.values() for i in ids]
+    for i in track(all_ids, description='labelling every report',
+                   console=console, transient=True):
+        found = extract_tags(reports.get(i, ''), language, lexicon)
+        labels[i] = [t for t in vocab.tags if t in found & known]
     vocab.save(args.out, labels)
 
-    console = Console()
     print_summary(vocab, labels, args.out, console)
     if args.show_unmatched:
         console.print('Most frequent training clauses that matched nothing:')

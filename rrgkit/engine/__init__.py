@@ -1,4 +1,5 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 from .hooks import CheckpointGuardHook, MostFrequentReportHook
+from .runners import ReportRunner
 
-__all__ = ['CheckpointGuardHook', 'MostFrequentReportHook']
+__all__ = ['CheckpointGuardHook', 'MostFrequentReportHook', 'ReportRunner']

@@ -10,6 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.utils import import_modules_from_strings
 
 from .config_check import check_config_types
+from .dist import setup_distributed
 
 __all__ = [
     'add_common_args', 'load_config', 'set_data_root', 'resolve_work_dir',
@@ -48,6 +49,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 def resolve_work_dir(cfg: Config, args: argparse.Namespace) -> None:
     """Set launcher and work dir: CLI > config > ``work_dirs/<config>``.
 
+    A distributed launcher also gets rrgkit's runner and, on a CPU-only
+    machine, the ``gloo`` backend and a CPU DDP wrapper (see
+    :func:`rrgkit.utils.dist.setup_distributed`).
+
     Args:
         cfg (Config): Changed in place.
         args (argparse.Namespace): Parsed options with ``config``,
@@ -55,6 +60,7 @@ def resolve_work_dir(cfg: Config, args: argparse.Namespace) -> None:
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg.launcher = args.launcher
+    setup_distributed(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -1,5 +1,6 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
-# Entry point of the README's main job: NIC on the embedded synthetic data.
+# NIC on the embedded synthetic data (the README's main job is ASGK:
+# configs/asgk_synth.py).
 from mmengine.config import read_base
 
 with read_base():

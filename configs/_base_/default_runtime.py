@@ -4,7 +4,7 @@ from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook,
                             LoggerHook, ParamSchedulerHook)
 from mmengine.visualization import LocalVisBackend, Visualizer
 
-from rrgkit.engine.hooks import CheckpointGuardHook
+from rrgkit.engine.hooks import CheckpointGuardHook, FiniteLossHook
 
 default_scope = 'rrgkit'
 
@@ -21,7 +21,8 @@ default_hooks = dict(
         rule='greater'),
     sampler_seed=dict(type=DistSamplerSeedHook),
 )
-custom_hooks = [dict(type=CheckpointGuardHook)]
+# FiniteLossHook: stop on a NaN/inf loss before the step is checkpointed.
+custom_hooks = [dict(type=CheckpointGuardHook), dict(type=FiniteLossHook)]
 
 env_cfg = dict(
     cudnn_benchmark=False,

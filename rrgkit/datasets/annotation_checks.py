@@ -8,13 +8,16 @@ say where each one is.
 """
 import json
 import os.path as osp
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from collections import defaultdict
+from typing import (Any, Dict, Iterable, List, Optional, Sequence, Tuple,
+                    Union)
 
 from .errors import AnnotationError, MissingImageError, format_problems
 
 __all__ = [
     'read_json', 'load_tag_names', 'record_location', 'validate_records',
-    'value_problems', 'check_images'
+    'record_problems', 'value_problems', 'id_problems', 'check_ids',
+    'check_images'
 ]
 
 #: ``(split name, index in that split, record)``.
@@ -107,20 +110,40 @@ def record_location(split: str, index: int, rec: Any) -> str:
     return f'split {split!r} record #{index}{rid}'
 
 
-def validate_records(located: Sequence[Located],
-                     ann_file: str,
-                     report_key: str,
-                     label_key: Optional[str] = None,
-                     tags_key: Optional[str] = None,
-                     boxes_key: Optional[str] = None,
-                     language: Optional[str] = None,
-                     language_key: str = 'label1',
-                     tag_names: Optional[Sequence[str]] = None) -> None:
+def validate_records(located: Sequence[Located], ann_file: str,
+                     report_key: str, **kwargs) -> None:
     """Collect every malformed record, then raise once.
 
     Args:
         located (Sequence[tuple[str, int, Any]]): ``(split, index, record)``.
         ann_file (str): The annotation file, named in the message.
+        report_key (str): Field holding the report.
+        **kwargs: The optional keys of :func:`record_problems`.
+
+    Raises:
+        AnnotationError: Listing every problem found.
+    """
+    problems = record_problems(located, report_key, **kwargs)
+    if problems:
+        raise AnnotationError(
+            f'{len(problems)} problem(s) in annotation file '
+            f'{ann_file!r}:\n{format_problems(problems)}\n'
+            'Fix these records (or the key names passed to '
+            'ReportDataset).')
+
+
+def record_problems(located: Sequence[Located],
+                    report_key: str,
+                    label_key: Optional[str] = None,
+                    tags_key: Optional[str] = None,
+                    boxes_key: Optional[str] = None,
+                    language: Optional[str] = None,
+                    language_key: str = 'label1',
+                    tag_names: Optional[Sequence[str]] = None) -> List[str]:
+    """Every malformed record: a missing key, a wrong type or bad value.
+
+    Args:
+        located (Sequence[tuple[str, int, Any]]): ``(split, index, record)``.
         report_key (str): Field holding the report.
         label_key (str, optional): Field with an int class. Defaults to None.
         tags_key (str, optional): Field with a list of tag names. Defaults
@@ -134,8 +157,8 @@ def validate_records(located: Sequence[Located],
         tag_names (Sequence[str], optional): Allowed tags of ``tags_key``.
             Defaults to None (no tag allowed).
 
-    Raises:
-        AnnotationError: Listing every problem found.
+    Returns:
+        list[str]: One line per problem, starting with where it is.
     """
     checks = [('id', (str, int), 'a string'),
               ('image_path', (str, list), 'a path or a list of paths'),
@@ -167,12 +190,7 @@ def validate_records(located: Sequence[Located],
             f'{where}: ' + p
             for p in value_problems(rec, tags, tags_key, boxes_key)
         ]
-    if problems:
-        raise AnnotationError(
-            f'{len(problems)} problem(s) in annotation file '
-            f'{ann_file!r}:\n{format_problems(problems)}\n'
-            'Fix these records (or the key names passed to '
-            'ReportDataset).')
+    return problems
 
 
 def value_problems(rec: dict,
@@ -255,3 +273,72 @@ def check_images(data_list: Sequence[dict], split: str, ann_file: str,
             f'{shown}{more}\nCheck `data_root` / `data_prefix`, restore '
             'the files, or pass check_files=False to find out at '
             'loading time instead.')
+
+
+def id_problems(located: Sequence[Located],
+                others: Iterable[Located] = (),
+                language_key: str = 'label1') -> Tuple[List[str], List[str]]:
+    """Duplicate ids within a split, and ids shared with other splits.
+
+    Two records of one split with the same ``id`` (and the same
+    ``language_key`` value, so COV-CTR's English and Chinese record of an
+    image are not duplicates) are a duplicate. An id of ``located`` that
+    also occurs in ``others`` (records of other splits) leaks between
+    splits.
+
+    Args:
+        located (Sequence[tuple[str, int, Any]]): Records to check.
+        others (Iterable[tuple[str, int, Any]]): Records of other splits.
+            Defaults to ().
+        language_key (str): Field holding the language. Defaults to 'label1'.
+
+    Returns:
+        tuple[list[str], list[str]]: Duplicate and cross-split problems.
+    """
+    groups: Dict[tuple, List[int]] = defaultdict(list)
+    splits_of: Dict[str, set] = defaultdict(set)
+    for split, i, rec in located:
+        if isinstance(rec, dict) and isinstance(rec.get('id'), (str, int)):
+            rid = str(rec['id'])
+            groups[(split, rid, rec.get(language_key))].append(i)
+            splits_of[rid].add(split)
+    duplicates = []
+    for (split, rid, lang), indices in groups.items():
+        if len(indices) > 1:
+            same = f' (all {language_key}={lang!r})' if lang else ''
+            duplicates.append(
+                f'split {split!r}: id {rid!r} is used by {len(indices)} '
+                f'records (#{", #".join(map(str, indices))}){same}')
+    for split, _, rec in others:
+        if isinstance(rec, dict) and str(rec.get('id')) in splits_of:
+            splits_of[str(rec['id'])].add(split)
+    leaks = [
+        f'id {rid!r} is in splits {sorted(splits)} (a study must be in '
+        'one split only)' for rid, splits in splits_of.items()
+        if len(splits) > 1
+    ]
+    return duplicates, leaks
+
+
+def check_ids(located: Sequence[Located], others: Iterable[Located],
+              ann_file: str, language_key: str = 'label1') -> None:
+    """Raise if ids are duplicated or shared between splits.
+
+    Args:
+        located (Sequence[tuple[str, int, Any]]): Records of the split.
+        others (Iterable[tuple[str, int, Any]]): Records of other splits.
+        ann_file (str): The annotation file, for the message.
+        language_key (str): Field holding the language. Defaults to 'label1'.
+
+    Raises:
+        AnnotationError: Listing every duplicate and shared id.
+    """
+    duplicates, leaks = id_problems(located, others, language_key)
+    problems = duplicates + leaks
+    if problems:
+        raise AnnotationError(
+            f'{len(problems)} id problem(s) in annotation file '
+            f'{ann_file!r}:\n{format_problems(problems)}\n'
+            'Give each record its own id and keep each id in one split (or '
+            're-split by id with resplit=dict(seed=0)); check_ids=False '
+            'loads the file anyway.')

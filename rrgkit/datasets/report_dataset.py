@@ -16,8 +16,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from rrgkit.registry import DATASETS, TRANSFORMS
-from .annotation_checks import (check_images, load_tag_names, read_json,
-                                record_location, validate_records)
+from .annotation_checks import (check_ids, check_images, load_tag_names,
+                                read_json, record_location,
+                                validate_records)
 from .errors import (AnnotationError, DatasetError, EmptyReportError,
                      format_problems)
 from .resplit import check_resplit, resplit_records
@@ -72,6 +73,9 @@ class ReportDataset(BaseDataset):
             train/val/test by ``ratios``. Defaults to None.
         check_files (bool): Check that every image file exists at load time.
             Defaults to True.
+        check_ids (bool): Refuse ids used twice in the split (per
+            language) or also found in another split of the file (with
+            ``resplit``, only the former). Defaults to True.
         pipeline (Sequence[dict | Callable]): Transforms, built with rrgkit's
             TRANSFORMS registry. Defaults to ().
         metainfo (dict, optional): Extra meta information. Defaults to None.
@@ -97,6 +101,7 @@ class ReportDataset(BaseDataset):
                  empty_report: str = 'error',
                  resplit: Optional[dict] = None,
                  check_files: bool = True,
+                 check_ids: bool = True,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
@@ -130,6 +135,7 @@ class ReportDataset(BaseDataset):
         self.empty_report = empty_report
         self.resplit = resplit
         self.check_files = check_files
+        self.check_ids = check_ids
         self.tag_names = None if tag_names is None else load_tag_names(
             tag_names, data_root)
         self.tags_file = tags_file
@@ -187,6 +193,14 @@ class ReportDataset(BaseDataset):
             located = resplit_records(located, self.resplit, self.split)
         located = self._filter_language(located)
         located = self._handle_empty(located)
+        if self.check_ids and self.resplit is not None:
+            # Pooled and re-split by id: no leak, but duplicates remain.
+            check_ids([(self.split, i, r) for _, i, r in located], [],
+                      self.ann_file, self.language_key)
+        elif self.check_ids:
+            others = [(name, i, rec) for name, recs in ann.items()
+                      if name != self.split for i, rec in enumerate(recs)]
+            check_ids(located, others, self.ann_file, self.language_key)
         data_list = [self._convert(rec) for _, _, rec in located]
         if self.check_files:
             check_images(data_list, self.split, self.ann_file,

@@ -14,7 +14,7 @@ from .dist import setup_distributed
 
 __all__ = [
     'add_common_args', 'load_config', 'set_data_root', 'resolve_work_dir',
-    'without_hook', 'run_cli'
+    'without_hook', 'user_message', 'run_cli'
 ]
 
 
@@ -150,11 +150,33 @@ def without_hook(cfg: Config, name: str) -> list:
 
 def _user_errors() -> tuple:
     from rrgkit.datasets.errors import DatasetError
+    from rrgkit.engine.hooks import NonFiniteLossError
     from rrgkit.models.tokenizers import VocabularyMismatchError
     from rrgkit.utils.checkpoint import CheckpointError
     from rrgkit.utils.config_check import UnknownComponentError
     return (DatasetError, CheckpointError, UnknownComponentError,
-            VocabularyMismatchError, FileNotFoundError)
+            VocabularyMismatchError, NonFiniteLossError, FileNotFoundError)
+
+
+def user_message(err: BaseException) -> str:
+    """The message of ``err`` without a DataLoader worker's traceback.
+
+    An error raised in a DataLoader worker (e.g. a corrupt image) comes back
+    re-raised with the worker's whole traceback in its message; keep only
+    the original message, which names the file and what to do.
+
+    Args:
+        err (BaseException): The error.
+
+    Returns:
+        str: Its message.
+    """
+    msg = str(err)
+    if msg.startswith('Caught ') and 'Original Traceback' in msg:
+        name = f'{type(err).__module__}.{type(err).__qualname__}: '
+        if name in msg:
+            return msg.rsplit(name, 1)[1].rstrip()
+    return msg
 
 
 def run_cli(main: Callable[[], None]) -> None:
@@ -170,5 +192,5 @@ def run_cli(main: Callable[[], None]) -> None:
     except errors as err:
         if os.environ.get('RRGKIT_TRACEBACK'):
             raise
-        print(f'error: {err}', file=sys.stderr)
+        print(f'error: {user_message(err)}', file=sys.stderr)
         sys.exit(2)

@@ -374,6 +374,41 @@ def test_boxes_rejected_on_multi_view(tmp_path):
         _ds(root, boxes_key='boxes')
 
 
+def test_duplicate_and_cross_split_ids(tmp_path):
+    ann = {
+        'train': [
+            _rec('a', 'a.png', 'One.', 'train', label1='english'),
+            _rec('a', 'a.png', 'Eins.', 'train', label1='german'),
+            _rec('b', 'b.png', 'Two.', 'train', label1='english'),
+            _rec('b', 'b2.png', 'Two again.', 'train', label1='english'),
+            _rec('c', 'c.png', 'Three.', 'train', label1='english'),
+        ],
+        'test': [_rec('c', 'c.png', 'Three.', 'test', label1='english')],
+    }
+    root = _make_root(tmp_path, ann)
+    with pytest.raises(AnnotationError) as err:
+        _ds(root, split='train', language='english')
+    msg = str(err.value)
+    assert msg.startswith('2 id problem(s) in annotation file')
+    assert "split 'train': id 'b' is used by 2 records (#2, #3) (all " \
+        "label1='english')" in msg
+    assert "id 'c' is in splits ['test', 'train']" in msg
+    assert "id 'a'" not in msg  # one record per language is fine
+    assert 'resplit=dict(seed=0)' in msg and 'check_ids=False' in msg
+    assert len(_ds(root, split='train', check_ids=False)) == 5
+    # A re-split pools the records by id: no leak, but duplicates remain.
+    msgs = []
+    for split in ('train', 'val', 'test'):
+        try:
+            _ds(root, split=split, language='english',
+                resplit=dict(seed=0, ratios=(1, 1, 1)))
+        except AnnotationError as e:
+            msgs.append(str(e))
+    assert sum("id 'b' is used by 2" in m for m in msgs) == 1
+    assert sum("id 'c' is used by 2" in m for m in msgs) == 1
+    assert not any('is in splits' in m for m in msgs)
+
+
 def test_real_covctr_english_train(covctr_root):
     root = covctr_root
     pipeline = [

@@ -189,3 +189,47 @@ def test_dicom_window(tmp_path):
     out = _load(tmp_path / 'slice.dcm', dicom_window=(100, 200))['img']
     assert out.shape == (2, 2, 3)
     np.testing.assert_array_equal(out[..., 0], [[0, 0], [255, 255]])
+
+
+def _png16_rgb(path, arr):
+    """Write a 16-bit RGB PNG by hand (PIL has no 16-bit RGB mode)."""
+    import struct
+    import zlib
+    arr = np.asarray(arr, dtype='>u2')
+    h, w = arr.shape[:2]
+    raw = b''.join(b'\x00' + arr[y].tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack('>I', len(data)) + tag + data + struct.pack(
+            '>I', zlib.crc32(tag + data))
+
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(
+        b'IHDR', struct.pack('>IIBBBBB', w, h, 16, 2, 0, 0, 0)) +
+                     chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+
+
+def test_12bit_ct_in_16bit_png_uses_its_full_range(tmp_path):
+    # CT slices often store 12-bit values (0..4095) in a 16-bit PNG: the
+    # default min..max scaling keeps all the contrast instead of clipping.
+    ct = np.array([[0, 1024], [2048, 4095]], dtype=np.uint16)
+    Image.fromarray(ct).save(tmp_path / 'ct.png')
+    np.testing.assert_array_equal(
+        read_image(str(tmp_path / 'ct.png'), 'grayscale'),
+        [[0, 64], [128, 255]])
+    np.testing.assert_array_equal(  # 'fixed' keeps the 16-bit scale
+        read_image(str(tmp_path / 'ct.png'), 'grayscale', 'fixed'),
+        [[0, 4], [8, 16]])
+
+
+def test_16bit_rgb_cmyk_and_bilevel_are_converted(tmp_path):
+    _png16_rgb(tmp_path / 'rgb16.png',
+               [[[0, 0, 0], [65535, 0, 0]], [[0, 32768, 0], [1000] * 3]])
+    np.testing.assert_array_equal(  # high byte: divided by 256, not clipped
+        read_image(str(tmp_path / 'rgb16.png')),
+        [[[0, 0, 0], [255, 0, 0]], [[0, 128, 0], [3, 3, 3]]])
+    Image.new('CMYK', (2, 2), (0, 255, 0, 0)).save(tmp_path / 'c.jpg')
+    np.testing.assert_array_equal(read_image(str(tmp_path / 'c.jpg'))[0, 0],
+                                  [255, 0, 255])
+    Image.new('1', (2, 2), 1).save(tmp_path / 'b.png')
+    np.testing.assert_array_equal(
+        read_image(str(tmp_path / 'b.png'), 'grayscale'), 255)

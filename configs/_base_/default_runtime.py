@@ -4,7 +4,8 @@ from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook,
                             LoggerHook, ParamSchedulerHook)
 from mmengine.visualization import LocalVisBackend, Visualizer
 
-from rrgkit.engine.hooks import CheckpointGuardHook, FiniteLossHook
+from rrgkit.engine.hooks import (CheckpointGuardHook, FiniteLossHook,
+                                 RichProgressHook)
 
 default_scope = 'rrgkit'
 
@@ -22,7 +23,12 @@ default_hooks = dict(
     sampler_seed=dict(type=DistSamplerSeedHook),
 )
 # FiniteLossHook: stop on a NaN/inf loss before the step is checkpointed.
-custom_hooks = [dict(type=CheckpointGuardHook), dict(type=FiniteLossHook)]
+# RichProgressHook: a progress bar over report generation (val and test).
+custom_hooks = [
+    dict(type=CheckpointGuardHook),
+    dict(type=FiniteLossHook),
+    dict(type=RichProgressHook)
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -6,6 +6,7 @@ import warnings
 warnings.filterwarnings(
     'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
+from .utils import atomic_backend as _atomic  # noqa: E402,F401 (atomic saves)
 from .utils import checkpoint as _checkpoint  # noqa: E402,F401 (safe loader)
 from .version import __version__  # noqa: E402
 

@@ -1,10 +1,11 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 # Runtime settings shared by all rrgkit configs.
-from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook,
-                            LoggerHook, ParamSchedulerHook)
+from mmengine.hooks import (DistSamplerSeedHook, IterTimerHook, LoggerHook,
+                            ParamSchedulerHook)
 from mmengine.visualization import LocalVisBackend, Visualizer
 
-from rrgkit.engine.hooks import (CheckpointGuardHook, FiniteLossHook,
+from rrgkit.engine.hooks import (AtomicCheckpointHook, CheckpointGuardHook,
+                                 FiniteLossHook, ResumeStateHook,
                                  RichProgressHook)
 
 default_scope = 'rrgkit'
@@ -14,18 +15,22 @@ default_hooks = dict(
     logger=dict(type=LoggerHook, interval=20),
     param_scheduler=dict(type=ParamSchedulerHook),
     # The best checkpoint is chosen on the validation split only.
+    # AtomicCheckpointHook: mmengine's, safe to crash in (docs/reliability.md).
     checkpoint=dict(
-        type=CheckpointHook,
+        type=AtomicCheckpointHook,
         interval=1,
         max_keep_ckpts=2,
         save_best='report/CIDEr-D',
         rule='greater'),
     sampler_seed=dict(type=DistSamplerSeedHook),
 )
-# FiniteLossHook: stop on a NaN/inf loss before the step is checkpointed.
 # RichProgressHook: a progress bar over report generation (val and test).
+# FiniteLossHook: stop on a NaN/inf loss before the step is checkpointed.
+# ResumeStateHook: random streams and loop position in checkpoints, for an
+# exact --resume (docs/reliability.md).
 custom_hooks = [
     dict(type=CheckpointGuardHook),
+    dict(type=ResumeStateHook),
     dict(type=FiniteLossHook),
     dict(type=RichProgressHook)
 ]

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from rrgkit.models.tokenizers import ReportTokenizer, VocabularyMismatchError
 from rrgkit.structures import ReportDataSample
 from rrgkit.utils.checkpoint import CheckpointError
+from rrgkit.utils.checkpoint import safe_load_checkpoint
 
 REPORTS = ['the heart is normal .', 'a nodule in the right lung .']
 
@@ -66,7 +67,7 @@ def trained(tmp_path_factory):
 def test_vocab_file_and_checkpoint_meta(trained):
     with open(osp.join(trained, 'vocab.json'), encoding='utf-8') as f:
         tokens = json.load(f)['tokens']
-    ckpt = torch.load(osp.join(trained, 'epoch_1.pth'), weights_only=False)
+    ckpt = safe_load_checkpoint(osp.join(trained, 'epoch_1.pth'))
     info = ckpt['meta']['rrgkit']
     assert info['model'] == 'ReportGenerator'
     assert info['vocab_size'] == len(tokens)

@@ -12,6 +12,7 @@ from mmengine.structures import BaseDataElement
 from torch.utils.data import Dataset
 
 from rrgkit.engine.hooks import FiniteLossHook, NonFiniteLossError
+from rrgkit.utils.checkpoint import safe_load_checkpoint
 
 
 class _Toy(BaseModel):
@@ -43,6 +44,7 @@ def _runner(work_dir):
     return Runner(
         model=_Toy(),
         work_dir=str(work_dir),
+        default_scope='rrgkit',
         train_dataloader=dict(dataset=_Data(), batch_size=2, num_workers=0,
                               sampler=dict(type='DefaultSampler',
                                            shuffle=False),
@@ -66,8 +68,7 @@ def test_nan_loss_stops_training_with_a_clear_message(tmp_path):
     # Iterations 1 and 2 were saved; the NaN step never reached the disk.
     assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) \
         == ['iter_1.pth', 'iter_2.pth']
-    state = torch.load(tmp_path / 'iter_2.pth', map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = safe_load_checkpoint(str(tmp_path / 'iter_2.pth'))['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values())
 
 

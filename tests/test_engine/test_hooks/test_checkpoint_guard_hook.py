@@ -10,8 +10,7 @@ from torch.utils.data import Dataset
 
 from rrgkit.models.tokenizers import ReportTokenizer, VocabularyMismatchError
 from rrgkit.structures import ReportDataSample
-from rrgkit.utils.checkpoint import CheckpointError
-from rrgkit.utils.checkpoint import safe_load_checkpoint
+from rrgkit.utils.checkpoint import CheckpointError, safe_load_checkpoint
 
 REPORTS = ['the heart is normal .', 'a nodule in the right lung .']
 

@@ -7,15 +7,15 @@ from .errors import (AnnotationError, DatasetError, EmptyReportError,
 from .report_dataset import ReportDataset, load_tag_names
 from .synthetic_ct_dataset import SyntheticCTDataset
 from .textbook_dataset import PackTextInputs, TextbookDataset
-from .transforms import (EachView, LoadReportImage, PackReportInputs,
-                         RandomAffineView, read_image)
+from .transforms import (CachedTransforms, EachView, LoadReportImage,
+                         PackReportInputs, RandomAffineView, read_image)
 
 __all__ = [
     'ReportDataset', 'SyntheticCTDataset', 'TextbookDataset',
     'PackTextInputs', 'load_tag_names', 'DatasetError', 'AnnotationError',
     'MissingImageError', 'ImageDecodeError', 'EmptyReportError',
     'LoadReportImage', 'read_image', 'PackReportInputs', 'EachView',
-    'RandomAffineView', 'SplitReportDataset', 'MultiDescriptionDataset',
-    'KeywordReportSplitter', 'build_report_splitter', 'join_descriptions',
-    'COVCTR_CONCLUSION_TEMPLATES'
+    'RandomAffineView', 'CachedTransforms', 'SplitReportDataset',
+    'MultiDescriptionDataset', 'KeywordReportSplitter',
+    'build_report_splitter', 'join_descriptions', 'COVCTR_CONCLUSION_TEMPLATES'
 ]

@@ -70,6 +70,8 @@ def _train_stage(args, config, work_dir, options, resume):
         argv += ['--data-root', args.data_root]
     if args.no_validate:
         argv.append('--no-validate')
+    if args.amp:
+        argv.append('--amp')
     if options:
         argv += ['--cfg-options', *options]
     main(argv)

@@ -22,6 +22,7 @@ the stage's ``load_from``.
 import json
 import os
 import os.path as osp
+import re
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -31,7 +32,7 @@ from rrgkit.utils.checkpoint import CheckpointError, safe_load_checkpoint
 from rrgkit.utils.fileio import atomic_write, atomic_write_json
 
 __all__ = ['is_pipeline', 'stage_checkpoint', 'merge_stage_weights',
-           'run_pipeline']
+           'stage_options', 'run_pipeline']
 
 DONE_FILE = 'stage_done.json'
 
@@ -50,9 +51,19 @@ def stage_checkpoint(work_dir: str) -> Optional[str]:
     return None
 
 
+def _checkpoint_order(work_dir: str, name: str) -> tuple:
+    number = re.search(r'(\d+)\.pth$', name)
+    return (int(number.group(1)) if number else -1,
+            osp.getmtime(osp.join(work_dir, name)))
+
+
 def _final_checkpoint(work_dir: str) -> str:
-    best = sorted(p for p in os.listdir(work_dir)
-                  if p.startswith('best_') and p.endswith('.pth'))
+    # Normally one best_*.pth; after a crash between saving a new best and
+    # deleting the old one there are two: the later epoch/iteration wins
+    # (not the later name: 'epoch_10' sorts before 'epoch_8').
+    best = sorted((p for p in os.listdir(work_dir)
+                   if p.startswith('best_') and p.endswith('.pth')),
+                  key=lambda p: _checkpoint_order(work_dir, p))
     if best:
         return osp.join(work_dir, best[-1])
     last = osp.join(work_dir, 'last_checkpoint')
@@ -93,6 +104,54 @@ def merge_stage_weights(sources: List[str], out_path: str) -> str:
     return atomic_write(out_path, lambda f: torch.save(checkpoint, f))
 
 
+def _has_parent(cfg: Config, key: str) -> bool:
+    node = cfg
+    for part in key.split('.')[:-1]:
+        if isinstance(node, (list, tuple)) and part.isdigit():
+            if int(part) >= len(node):
+                return False
+            node = node[int(part)]
+        elif hasattr(node, 'get') and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def stage_options(options: List[str], stage_cfgs: Dict[str, Config]
+                  ) -> Dict[str, List[str]]:
+    """Which command-line ``key=value`` options go to which stage.
+
+    An option goes to every stage whose config has the key's parent (so
+    ``model.decoder.embed_dims=256`` reaches the stages with a decoder and
+    not a stage that trains an image classifier; ``randomness.seed=1`` or
+    ``load_from=...`` reach all).
+
+    Args:
+        options (list[str]): ``key=value`` strings.
+        stage_cfgs (dict): Stage name -> its loaded config.
+
+    Returns:
+        dict: Stage name -> the options it gets, in the given order.
+
+    Raises:
+        ValueError: An option whose key fits no stage (a typo would
+            otherwise be silently ignored).
+    """
+    out: Dict[str, List[str]] = {name: [] for name in stage_cfgs}
+    for option in options:
+        key = option.split('=', 1)[0]
+        fits = [n for n, c in stage_cfgs.items() if _has_parent(c, key)]
+        if not fits:
+            raise ValueError(
+                f'--cfg-options {option!r}: no stage of this pipeline has '
+                f'{key.rsplit(".", 1)[0]!r} (stages: {list(stage_cfgs)}). '
+                'Check the key, or set it in one stage\'s cfg_options.')
+        for name in fits:
+            out[name].append(option)
+    return out
+
+
 def run_pipeline(cfg: Config, config_path: str, work_dir: str,
                  train_stage: Callable[[str, str, List[str], bool], None],
                  cfg_options: Optional[List[str]] = None) -> None:
@@ -104,22 +163,27 @@ def run_pipeline(cfg: Config, config_path: str, work_dir: str,
         work_dir (str): The pipeline's work dir.
         train_stage (Callable): ``(config, work_dir, cfg_options, resume)``
             trains one stage (``tools/train.py`` passes its own main).
-        cfg_options (list[str], optional): ``key=value`` overrides passed
-            to every stage.
+        cfg_options (list[str], optional): ``key=value`` overrides, each
+            passed to the stages whose config has its parent key (see
+            :func:`stage_options`).
     """
     finished: Dict[str, str] = {}
     names = [stage['name'] for stage in cfg.stages]
+    here = osp.dirname(osp.abspath(config_path))
+    per_stage = stage_options(list(cfg_options or []), {
+        stage['name']: Config.fromfile(osp.join(here, stage['config']))
+        for stage in cfg.stages} if cfg_options else {
+            stage['name']: None for stage in cfg.stages})
     for stage in cfg.stages:
         name = stage['name']
-        stage_cfg = osp.join(osp.dirname(osp.abspath(config_path)),
-                             stage['config'])
+        stage_cfg = osp.join(here, stage['config'])
         stage_dir = osp.join(work_dir, name)
         done = stage_checkpoint(stage_dir)
         if done is not None:
             print(f'[pipeline] stage {name!r} already finished: {done}')
             finished[name] = done
             continue
-        options = list(cfg_options or []) + list(stage.get('cfg_options', []))
+        options = per_stage[name] + list(stage.get('cfg_options', []))
         sources = list(stage.get('init_from', []))
         unknown = [s for s in sources if s not in finished]
         if unknown:

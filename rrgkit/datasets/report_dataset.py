@@ -22,6 +22,7 @@ from .annotation_checks import (check_ids, check_images, load_tag_names,
 from .errors import (AnnotationError, DatasetError, EmptyReportError,
                      format_problems)
 from .resplit import check_resplit, resplit_records
+from .transforms.caching import cache_pipeline
 
 __all__ = ['ReportDataset', 'load_tag_names']
 
@@ -78,6 +79,11 @@ class ReportDataset(BaseDataset):
             ``resplit``, only the former). Defaults to True.
         pipeline (Sequence[dict | Callable]): Transforms, built with rrgkit's
             TRANSFORMS registry. Defaults to ().
+        cache_images (str, optional): 'disk' or 'memory' wraps the
+            deterministic start of ``pipeline`` (image loading and resizing)
+            in :class:`~rrgkit.datasets.transforms.CachedTransforms`, so
+            epochs after the first do not decode the images again. None
+            (default) decodes every time.
         metainfo (dict, optional): Extra meta information. Defaults to None.
         test_mode (bool): Defaults to False.
         lazy_init (bool): Defer reading the annotation. Defaults to False.
@@ -103,6 +109,7 @@ class ReportDataset(BaseDataset):
                  check_files: bool = True,
                  check_ids: bool = True,
                  pipeline: Sequence[Union[dict, Callable]] = (),
+                 cache_images: Optional[str] = None,
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  lazy_init: bool = False,
@@ -144,6 +151,8 @@ class ReportDataset(BaseDataset):
             from .tags import load_tag_file
             vocab, self._tag_labels = load_tag_file(tags_file)
             self.tag_names = list(vocab.tags)
+        if cache_images is not None:
+            pipeline = cache_pipeline(pipeline, cache=cache_images)
         pipeline = [
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
         ]

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from rrgkit.datasets import (AnnotationError, DatasetError, EmptyReportError,
-                             MissingImageError, ReportDataset)
+                             LoadReportImage, MissingImageError,
+                             ReportDataset)
 from rrgkit.registry import DATASETS
 
 TAGS = ['ground-glass opacity', 'consolidation', 'normal']
@@ -139,6 +140,35 @@ def test_built_from_registry_with_pipeline(tmp_path):
     out = ds[0]
     assert out['inputs'].shape == (3, 16, 16)
     assert out['data_samples'].gt_label.item() == 1
+
+
+def test_cache_images_gives_the_same_samples_without_decoding(
+        tmp_path, monkeypatch):
+    root = _make_root(tmp_path)
+    pipeline = [dict(type='LoadReportImage'),
+                dict(type='Resize', scale=(16, 16), keep_ratio=False),
+                dict(type='PackReportInputs')]
+    monkeypatch.setenv('RRGKIT_CACHE', str(tmp_path / 'cache'))
+    plain = _ds(root, split='train', pipeline=pipeline)
+    cached = _ds(root, split='train', pipeline=pipeline, cache_images='disk')
+    assert type(cached.pipeline.transforms[0]).__name__ == 'CachedTransforms'
+    plain_inputs = [plain[i]['inputs'] for i in range(len(plain))]
+    first = [cached[i] for i in range(len(cached))]
+
+    def no_decoding(self, results):
+        raise AssertionError('decoded again')
+
+    # Later epochs read the cache: decoding the files again would fail.
+    monkeypatch.setattr(LoadReportImage, 'transform', no_decoding)
+    for i, sample in enumerate(first):
+        again = cached[i]
+        assert torch.equal(again['inputs'], sample['inputs'])
+        assert torch.equal(again['inputs'], plain_inputs[i])
+    with pytest.raises(AssertionError, match='decoded again'):
+        plain[0]
+    # One entry per image: both languages of 'a.png' share it.
+    images = {cached.get_data_info(i)['img_path'] for i in range(len(cached))}
+    assert len(list((tmp_path / 'cache').rglob('*.npz'))) == len(images) == 2
 
 
 def test_language_filter_and_report_key(tmp_path):

@@ -17,7 +17,11 @@ covctr = dict(
     data_prefix=dict(img_path='images'),
     language='english',
     label_key='COVID',
-    empty_report='skip')
+    empty_report='skip',
+    # Decoded, resized images are cached on disk ($RRGKIT_CACHE/transforms,
+    # default ~/.cache/rrgkit/transforms): epochs after the first and later
+    # runs do not decode again (tools/analysis/bench_data_loading.py).
+    cache_images='disk')
 
 train_pipeline = [
     dict(type=LoadReportImage),

@@ -7,6 +7,7 @@ from mmengine.dataset import BaseDataset
 from rrgkit.registry import DATASETS, TRANSFORMS
 from ..errors import AnnotationError, DatasetError, format_problems
 from ..report_dataset import ReportDataset
+from ..transforms.caching import cache_pipeline
 from .common import DescriptionQueries, description_metainfo
 from .presets import build_report_splitter
 from .splitter import ReportSplitError
@@ -66,6 +67,8 @@ class SplitReportDataset(DescriptionQueries, BaseDataset):
         source (dict, optional): Config of the report dataset to split
             (built lazily); replaces ``ann_file`` and ``report_kwargs``.
             Defaults to None.
+        cache_images (str, optional): 'disk' or 'memory' caches decoded,
+            resized images (see :class:`ReportDataset`). Defaults to None.
         **report_kwargs: Other :class:`ReportDataset` arguments
             (``split``, ``language``, ``label_key``, ``data_prefix``,
             ``empty_report``, ``resplit``, ``tags_file``, ...).
@@ -83,6 +86,7 @@ class SplitReportDataset(DescriptionQueries, BaseDataset):
                  serialize_data: bool = True,
                  max_refetch: int = 1000,
                  source: Optional[dict] = None,
+                 cache_images: Optional[str] = None,
                  **report_kwargs) -> None:
         if report_splitter is None:
             raise DatasetError(
@@ -112,6 +116,8 @@ class SplitReportDataset(DescriptionQueries, BaseDataset):
                 'conclusion_templates=None in report_splitter to leave the '
                 'conclusion empty.')
         self.split = self.source.split
+        if cache_images is not None:
+            pipeline = cache_pipeline(pipeline, cache=cache_images)
         pipeline = [
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
         ]

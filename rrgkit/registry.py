@@ -14,7 +14,12 @@ conclusion, for MDNet-style task duplication) has no mmpretrain counterpart,
 so it has no parent and is not in ``ALL_REGISTRIES``. Dataset configs name a
 splitter by preset (``report_splitter=dict(preset='covctr_en')``) or give
 its arguments without ``type``; see :mod:`rrgkit.datasets.descriptions`.
+
+``STRATEGIES`` (``FlexibleRunner``'s DDP/FSDP/DeepSpeed strategies) is a
+child of mmengine's registry, since mmpretrain has none; it is not in
+``ALL_REGISTRIES`` either (whose parents are all mmpretrain's).
 """
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
@@ -24,7 +29,7 @@ __all__ = [
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
     'TOKENIZERS', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS',
-    'REPORT_SPLITTERS', 'ALL_REGISTRIES'
+    'REPORT_SPLITTERS', 'STRATEGIES', 'ALL_REGISTRIES'
 ]
 
 
@@ -65,6 +70,12 @@ VISBACKENDS = _child('vis_backend', _R.VISBACKENDS)
 REPORT_SPLITTERS = Registry('report splitter',
                             scope='rrgkit',
                             locations=['rrgkit.datasets'])
+# FlexibleRunner strategies; mmengine registers its own on importing
+# mmengine._strategy.
+STRATEGIES = Registry('strategy',
+                      parent=MMENGINE_STRATEGIES,
+                      scope='rrgkit',
+                      locations=['rrgkit.engine', 'mmengine._strategy'])
 
 ALL_REGISTRIES = (RUNNERS, RUNNER_CONSTRUCTORS, LOOPS, HOOKS, LOG_PROCESSORS,
                   OPTIMIZERS, OPTIM_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,

@@ -13,13 +13,12 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.dist import is_main_process  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
 from rrgkit.apis.results import (make_record, run_signature,  # noqa: E402
                                  write_record)
-from rrgkit.registry import RUNNERS  # noqa: E402
+from rrgkit.engine.runners import build_runner  # noqa: E402
 from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     resolve_work_dir, run_cli, without_hook)
@@ -110,10 +109,7 @@ def main(argv=None):
     cfg = merge_args(cfg, args)
     if cfg.model.get('tokenizer') is not None:
         use_checkpoint_vocabulary(cfg, args.checkpoint, cfg.work_dir)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     metrics = runner.test()
     if is_main_process():
         write_results(runner, metrics, args)

@@ -11,11 +11,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.runner import Runner  # noqa: E402
-
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis.pipeline import is_pipeline, run_pipeline  # noqa: E402
-from rrgkit.registry import RUNNERS  # noqa: E402
+from rrgkit.engine.runners import build_runner  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     resolve_work_dir, run_cli, without_hook)
 
@@ -87,10 +85,7 @@ def main(argv=None):
                      lambda *a: _train_stage(args, *a), options)
         return
     cfg = merge_args(cfg, args)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -2,8 +2,11 @@
 from .hooks import CheckpointGuardHook, MostFrequentReportHook
 from .loops import ResumableEpochBasedTrainLoop
 from .runners import ReportRunner
+from .strategies import (ReportDDPStrategy, ReportDeepSpeedStrategy,
+                         ReportFSDPStrategy)
 
 __all__ = [
     'CheckpointGuardHook', 'MostFrequentReportHook', 'ReportRunner',
-    'ResumableEpochBasedTrainLoop'
+    'ResumableEpochBasedTrainLoop', 'ReportDDPStrategy', 'ReportFSDPStrategy',
+    'ReportDeepSpeedStrategy'
 ]

@@ -45,9 +45,9 @@ def _names_in(registry: Registry) -> Set[str]:
 
 
 def _known_names() -> Set[str]:
-    from rrgkit.registry import ALL_REGISTRIES, REPORT_SPLITTERS
+    from rrgkit.registry import ALL_REGISTRIES, REPORT_SPLITTERS, STRATEGIES
     names: Set[str] = set()
-    for registry in (*ALL_REGISTRIES, REPORT_SPLITTERS):
+    for registry in (*ALL_REGISTRIES, REPORT_SPLITTERS, STRATEGIES):
         names |= _names_in(registry)
     return names
 

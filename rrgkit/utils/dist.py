@@ -7,6 +7,9 @@
   config sets one): mmengine's Runner broadcasts every ``state_dict`` value
   after ``init_weights`` and fails on the vocabulary a ReportGenerator keeps
   in its state dict.
+* With ``runner_type='FlexibleRunner'`` the config's ``strategy`` is kept;
+  without one it becomes :class:`~rrgkit.engine.ReportDDPStrategy` (mmengine
+  would pick ``DDPStrategy``, which has the same broadcast).
 
 mmengine 0.10.7 also assumes a GPU per process: ``mmengine.dist.init_dist``
 calls ``torch.cuda.set_device(local_rank)`` before ``init_process_group``
@@ -20,7 +23,10 @@ device is the CPU it also
   (so the launcher's environment handling is mmengine's) with
   ``torch.cuda.set_device`` skipped, and
 * sets ``model_wrapper_cfg`` to mmengine's DDP wrapper without
-  ``device_ids``, with the same other arguments mmengine uses by default.
+  ``device_ids``, with the same other arguments mmengine uses by default
+  (``Runner`` only: a ``FlexibleRunner`` strategy builds its own wrapper,
+  and rrgkit's strategies leave out the GPU index on CPU themselves; a
+  strategy's own ``env_kwargs.dist_cfg`` also gets ``'gloo'``).
 
 On GPU (or NPU/MLU) machines mmengine initialises ``nccl`` (or the
 configured backend) and wraps the model as usual.
@@ -53,9 +59,9 @@ def setup_distributed(cfg: Config) -> bool:
     It is idempotent: a process group that already exists is kept.
 
     Args:
-        cfg (Config): The run's config, changed in place (``runner_type``;
-            on CPU also ``env_cfg.dist_cfg.backend`` and
-            ``model_wrapper_cfg``).
+        cfg (Config): The run's config, changed in place (``runner_type``
+            or, for ``FlexibleRunner``, ``strategy``; on CPU also
+            ``env_cfg.dist_cfg.backend`` and ``model_wrapper_cfg``).
 
     Returns:
         bool: True for a distributed run, False for one process.
@@ -65,9 +71,17 @@ def setup_distributed(cfg: Config) -> bool:
         return False
     if 'runner_type' not in cfg:
         cfg.runner_type = 'ReportRunner'
+    if _is_flexible(cfg) and cfg.get('strategy') is None:
+        cfg.strategy = dict(type='ReportDDPStrategy')
     if get_device() == 'cpu':
         _setup_cpu(cfg, launcher)
     return True
+
+
+def _is_flexible(cfg: Config) -> bool:
+    runner_type = cfg.get('runner_type')
+    name = getattr(runner_type, '__name__', runner_type)
+    return isinstance(name, str) and name.split('.')[-1] == 'FlexibleRunner'
 
 
 def _setup_cpu(cfg: Config, launcher: str) -> None:
@@ -75,6 +89,9 @@ def _setup_cpu(cfg: Config, launcher: str) -> None:
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     backend = dist_cfg.get('backend', 'nccl')
     dist_cfg['backend'] = CPU_BACKEND
+    strategy_env = (cfg.get('strategy') or {}).get('env_kwargs') or {}
+    if strategy_env.get('dist_cfg') is not None:
+        strategy_env['dist_cfg']['backend'] = CPU_BACKEND
     if not is_distributed():
         with _without_cuda_set_device():
             init_dist(launcher, **dist_cfg)
@@ -85,7 +102,7 @@ def _setup_cpu(cfg: Config, launcher: str) -> None:
             f'rrgkit: no GPU found: distributed run on CPU '
             f'(launcher={launcher!r}, backend {note}).',
             logger='current')
-    if cfg.get('model_wrapper_cfg') is None:
+    if cfg.get('model_wrapper_cfg') is None and not _is_flexible(cfg):
         # mmengine's default DDP wrapper, minus device_ids (CPU modules).
         cfg.model_wrapper_cfg = dict(
             type='MMDistributedDataParallel',

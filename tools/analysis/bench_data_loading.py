@@ -162,6 +162,9 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.data_root)
     if cfg.get('stages'):
         raise SystemExit('error: give one stage config of a pipeline.')
+    # The config's own cache (``cache_images``) is off here: the script
+    # compares no cache with a cache of its own that starts empty.
+    cfg.train_dataloader.dataset.pop('cache_images', None)
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
     lines = []  # printed at the end, after the training runs' logs
     with tempfile.TemporaryDirectory() as tmp:

@@ -101,3 +101,19 @@ def test_covctr_config_trains_a_few_real_images(tmp_path, covctr_root):
                              '--data-root', str(covctr_root),
                              '--cfg-options', *opts])
     assert osp.isfile(tmp_path / 'w' / 'epoch_1.pth')
+
+
+def test_sanity_baselines_score_dca(tmp_path):
+    options = _tiny_options(tmp_path / 'cache')
+    results = load_tool('analysis/sanity_baselines').main(
+        [SYNTH, '--split', 'test', '--cfg-options', *options])
+    for name in ('most_frequent', 'nearest_neighbour'):
+        metrics = results[name]['metrics']
+        assert metrics['dca/num_samples'] == 4  # the tiny test split
+        assert 0.0 <= metrics['dca/accuracy'] <= 1.0
+    # One report for every image: one conclusion, so each class's recall is
+    # all or nothing, and at most one class gets it.
+    frequent = results['most_frequent']['metrics']
+    recalls = [v for k, v in frequent.items()
+               if k.startswith('dca/accuracy_')]
+    assert recalls and set(recalls) <= {0.0, 1.0} and sum(recalls) <= 1.0

@@ -10,7 +10,9 @@ config's tokenizer (vocabulary from its training corpus) and scored with
 the evaluation tokenization of its ``ReportMetric``. With ``--record-dir``
 writes ``most_frequent.json`` and ``nearest_neighbour.json`` result records
 for tools/gen_docs_tables.py, and their generated reports
-(``<name>_reports.json``: id, generated, reference).
+(``<name>_reports.json``: id, generated, reference). When the config's
+evaluator has a ``DiagnosticAccuracyMetric`` (MDNet configs), the
+baselines' DCA is scored too: the conclusion read from the copied report.
 """
 import argparse
 import json
@@ -25,7 +27,7 @@ from rrgkit.apis.results import make_record, write_record  # noqa: E402
 from rrgkit.apis.sanity_baselines import (sanity_baseline_scores,  # noqa
                                           thumbnail_features)
 from rrgkit.models.tokenizers import build_tokenizer  # noqa: E402
-from rrgkit.registry import DATASETS  # noqa: E402
+from rrgkit.registry import DATASETS, METRICS  # noqa: E402
 from rrgkit.utils.fileio import atomic_write_json  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     run_cli)
@@ -43,10 +45,27 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _eval_tokenizer(cfg, split):
+def _metric_cfgs(cfg, split):
     evaluator = cfg.get(f'{split}_evaluator') or cfg.get('val_evaluator')
-    metrics = evaluator if isinstance(evaluator, list) else [evaluator]
-    for metric in metrics:
+    return evaluator if isinstance(evaluator, list) else [evaluator]
+
+
+def _dca_scores(cfg, split, records, samples):
+    """DCA of a baseline's reports with the config's DCA metric(s)."""
+    scores = {}
+    for metric_cfg in _metric_cfgs(cfg, split):
+        if 'DiagnosticAccuracyMetric' not in str(metric_cfg.get('type')):
+            continue
+        metric = METRICS.build(dict(metric_cfg))
+        metric.process(None, [
+            dict(img_id=r['id'], pred_report=r['generated'],
+                 gt_label=s.gt_label) for r, s in zip(records, samples)])
+        scores.update(metric.evaluate(len(records)))
+    return scores
+
+
+def _eval_tokenizer(cfg, split):
+    for metric in _metric_cfgs(cfg, split):
         if 'ReportMetric' in str(metric.get('type')):
             return metric.get('eval_tokenizer', 'ptb')
     return 'ptb'
@@ -66,6 +85,9 @@ def main(argv=None):
         [[norm(r) for r in s.references] for s in eval_samples], eval_feats,
         [s.get('img_id', i) for i, s in enumerate(eval_samples)],
         eval_tokenizer=_eval_tokenizer(cfg, args.split))
+    for result in results.values():
+        result['metrics'].update(_dca_scores(cfg, args.split,
+                                             result['records'], eval_samples))
     argv_used = ['python', 'tools/analysis/sanity_baselines.py'] + list(
         argv if argv is not None else sys.argv[1:])
     for name, result in results.items():

@@ -4,9 +4,9 @@ from mmengine.hooks import (DistSamplerSeedHook, IterTimerHook, LoggerHook,
                             ParamSchedulerHook)
 from mmengine.visualization import LocalVisBackend, Visualizer
 
-from rrgkit.engine.hooks import (AtomicCheckpointHook, CheckpointGuardHook,
-                                 FiniteLossHook, ResumeStateHook,
-                                 RichProgressHook)
+from rrgkit.engine.hooks import (AtomicCheckpointHook, ChannelsLastHook,
+                                 CheckpointGuardHook, FiniteLossHook,
+                                 ResumeStateHook, RichProgressHook)
 
 default_scope = 'rrgkit'
 
@@ -24,6 +24,8 @@ default_hooks = dict(
         rule='greater'),
     sampler_seed=dict(type=DistSamplerSeedHook),
 )
+# ChannelsLastHook: channels-last convolution weights, faster on CPU
+# (tools/analysis/bench_backbone_flops.py; docs/benchmarks.md).
 # RichProgressHook: a progress bar over report generation (val and test).
 # FiniteLossHook: stop on a NaN/inf loss before the step is checkpointed.
 # ResumeStateHook: random streams and loop position in checkpoints, for an
@@ -32,7 +34,8 @@ custom_hooks = [
     dict(type=CheckpointGuardHook),
     dict(type=ResumeStateHook),
     dict(type=FiniteLossHook),
-    dict(type=RichProgressHook)
+    dict(type=RichProgressHook),
+    dict(type=ChannelsLastHook),
 ]
 
 env_cfg = dict(

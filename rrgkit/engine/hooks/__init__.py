@@ -3,13 +3,14 @@ from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .beta_schedule_hook import BetaScheduleHook
 from .checkpoint_guard_hook import CheckpointGuardHook
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .memory_format_hook import ChannelsLastHook
 from .progress_hook import RichProgressHook
 from .reference_baseline_hook import MostFrequentReportHook
 from .report_visualization_hook import ReportVisualizationHook
 from .resume_state_hook import ResumeStateHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'BetaScheduleHook', 'CheckpointGuardHook',
-    'FiniteLossHook', 'MostFrequentReportHook', 'NonFiniteLossError',
+    'AtomicCheckpointHook', 'BetaScheduleHook', 'ChannelsLastHook',
+    'CheckpointGuardHook', 'FiniteLossHook', 'MostFrequentReportHook', 'NonFiniteLossError',
     'ReportVisualizationHook', 'ResumeStateHook', 'RichProgressHook'
 ]

@@ -133,3 +133,9 @@ def test_render_summary_table(tmp_path):
     assert lines[3] == '| SAT | 1 | 1.500 ± 0.000 | 0.750 | – | 0.013 |'
     assert lines[4].startswith('| R2Gen | not run yet |')
     assert 'test split (5 images)' in lines[6]
+    spec.update(extras=False, rows=[['SAT', 'sat'], ['R2Gen', 'r2gen']])
+    lines = render_summary_table(spec, str(tmp_path)).splitlines()
+    assert lines[0] == '| Method | Seeds | CIDEr-D |'
+    assert lines[2] == '| SAT | 1 | 1.500 ± 0.000 |'
+    assert lines[3] == '| R2Gen | not run yet | |'
+    assert 'randomization' not in lines[5]

@@ -11,11 +11,13 @@ weights) on the same pre-fetched batch with the same optimizer settings:
   ``model.train_step(data, optim_wrapper)`` (data preprocessor, loss,
   ``OptimWrapper.update_params`` with the config's ``clip_grad``) and the
   ``after_train_iter`` hooks (timer, logger, checkpoint, custom hooks...).
-- plain: ``model.loss(inputs, data_samples)``, sum of the losses,
-  ``backward``, ``clip_grad_norm_``/``clip_grad_value_``, ``step``,
-  ``zero_grad``, ``loss.item()``. Its inputs were run through the data
-  preprocessor once, beforehand (a plain loop normalises in its data
-  loader), so the stacking and normalisation count as rrgkit overhead.
+- plain: what any loop does with the loader's uint8 images (stack them,
+  ``float()``, subtract the mean, divide by the std), then
+  ``model.loss(inputs, data_samples)``, sum of the losses, ``backward``,
+  ``clip_grad_norm_``/``clip_grad_value_``, ``step``, ``zero_grad``,
+  ``loss.item()``. ``--pre-normalised`` gives the plain side a batch
+  normalised once beforehand instead, so that the stacking and
+  normalisation also count as rrgkit overhead (a stricter comparison).
 
 Blocks of ``--steps`` steps alternate between the two sides, ``--repeats``
 times each (the order flips every repeat). The script prints the median
@@ -56,6 +58,9 @@ def parse_args(argv=None):
                         help='untimed steps per side after the first')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch default)')
+    parser.add_argument(
+        '--pre-normalised', action='store_true',
+        help='give the plain side a batch normalised once beforehand')
     parser.add_argument('--data-root', help='data root of the config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
@@ -83,22 +88,31 @@ class PlainStep:
     Args:
         model (nn.Module): The model (``loss(inputs, data_samples)``).
         optimizer (Optimizer): Its optimizer.
-        inputs (Tensor): The preprocessed batch.
+        inputs (Tensor | list[Tensor]): The normalised batch, or the
+            loader's uint8 images, stacked and normalised every step.
         data_samples (list): The batch's data samples.
+        mean (Tensor, optional): Per-channel mean for raw images.
+        std (Tensor, optional): Per-channel std for raw images.
         clip_func (Callable, optional): ``torch.nn.utils.clip_grad_norm_``
             or ``clip_grad_value_``; None: no clipping.
         clip_kwargs (dict, optional): Its arguments besides the parameters.
     """
 
     def __init__(self, model, optimizer, inputs, data_samples,
-                 clip_func=None, clip_kwargs=None):
+                 clip_func=None, clip_kwargs=None, mean=None, std=None):
         self.model, self.optimizer = model, optimizer
         self.inputs, self.data_samples = inputs, data_samples
+        self.mean, self.std = mean, std
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.clip_func, self.clip_kwargs = clip_func, clip_kwargs or {}
 
+    def _batch(self):
+        if isinstance(self.inputs, torch.Tensor):
+            return self.inputs
+        return (torch.stack(self.inputs).float() - self.mean) / self.std
+
     def __call__(self) -> dict:
-        losses = self.model.loss(self.inputs, self.data_samples)
+        losses = self.model.loss(self._batch(), self.data_samples)
         loss = sum(v for k, v in losses.items() if 'loss' in k)
         loss.backward()
         if self.clip_func is not None:
@@ -128,8 +142,15 @@ def main(argv=None):
             data = plain_model.data_preprocessor(batch, True)
         clip = getattr(optim_wrapper, 'clip_grad_kwargs', None)
         clip_func = getattr(optim_wrapper, 'clip_func', None) if clip else None
-        plain = PlainStep(plain_model, plain_opt, data['inputs'],
-                          data['data_samples'], clip_func, clip)
+        if args.pre_normalised:
+            plain = PlainStep(plain_model, plain_opt, data['inputs'],
+                              data['data_samples'], clip_func, clip)
+        else:
+            pre = plain_model.data_preprocessor
+            plain = PlainStep(plain_model, plain_opt, list(batch['inputs']),
+                              data['data_samples'], clip_func, clip,
+                              mean=pre.mean, std=pre.std)
+            assert torch.equal(plain._batch(), data['inputs'])
         count = iter(range(10**9))
 
         def rrgkit_step():
@@ -156,6 +177,10 @@ def main(argv=None):
           f'{type(plain_opt).__name__}, clip '
           f'{getattr(clip_func, "__name__", None)}{clip or ""}, '
           f'{torch.get_num_threads()} threads')
+    print('plain side: ' + ('batch normalised once beforehand'
+                            if args.pre_normalised else
+                            'stacks and normalises the uint8 images every '
+                            'step'))
     print(f'first-step loss, max |rrgkit - plain|: {diff:.3g} '
           f'(loss {plain_out["loss"]:.6f})')
     print(f'{args.repeats} interleaved blocks x {args.steps} steps per side')

@@ -11,7 +11,8 @@ __all__ = ['atomic_write', 'atomic_write_json']
 PathLike = Union[str, os.PathLike]
 
 
-def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> str:
+def atomic_write(path: PathLike, write: Callable[[BinaryIO], None],
+                 durable: bool = True) -> str:
     """Write through ``write(file)`` into a temp file, then rename it.
 
     The temp file lives in the destination folder (so the rename is atomic),
@@ -22,6 +23,10 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> str:
     Args:
         path (str | PathLike): Destination; parent folders are created.
         write (Callable): Writes the content into the binary file it gets.
+        durable (bool): fsync the file before the rename, so that it
+            survives a power loss too. False for caches, whose lost or cut
+            entries are detected and rebuilt (the fsync would cost more
+            than the entry). Defaults to True.
 
     Returns:
         str: The path written.
@@ -34,8 +39,9 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> str:
     try:
         with os.fdopen(fd, 'wb') as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only

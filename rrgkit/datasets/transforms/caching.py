@@ -7,7 +7,6 @@ import io
 import json
 import os
 import os.path as osp
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -18,6 +17,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 
 from rrgkit.registry import TRANSFORMS
+from rrgkit.utils.fileio import atomic_write
 
 __all__ = [
     'CachedTransforms', 'cache_pipeline', 'default_transform_cache_dir'
@@ -40,26 +40,6 @@ def default_transform_cache_dir() -> str:
     """``$RRGKIT_CACHE/transforms``, or ``~/.cache/rrgkit/transforms``."""
     root = os.environ.get('RRGKIT_CACHE') or '~/.cache/rrgkit'
     return osp.join(osp.expanduser(root), 'transforms')
-
-
-def _write_entry(path: Path, data: memoryview) -> None:
-    """Write ``data`` to a temp file beside ``path``, then rename it.
-
-    Unlike :func:`rrgkit.utils.fileio.atomic_write` this does not fsync:
-    an entry lost or cut short by a crash is detected and rebuilt, and the
-    fsync would cost more than decoding a small image.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                               suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class _Unsupported(Exception):
@@ -223,7 +203,8 @@ class CachedTransforms(BaseTransform):
         buf = io.BytesIO()
         np.savez(buf, **payload)
         with contextlib.suppress(OSError):  # a read-only cache still works
-            _write_entry(self.entry_path(key), buf.getbuffer())
+            atomic_write(self.entry_path(key),
+                         lambda f: f.write(buf.getbuffer()), durable=False)
 
     def _load(self, key: str) -> Optional[Tuple[dict, List[np.ndarray]]]:
         if self.cache == 'memory':

@@ -34,3 +34,30 @@ def _single_thread_torch():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+def _run_forked_ranks(target, tmp_path, *args, world: int = 2) -> dict:
+    """Run ``target(rank, init, queue, *args)`` in ``world`` forked processes.
+
+    ``init`` is a file-store URL in ``tmp_path`` for
+    ``init_process_group``; every rank puts ``(rank, result)`` on ``queue``.
+    Returns ``{rank: result}``.
+    """
+    import multiprocessing as mp
+    ctx = mp.get_context('fork')
+    queue = ctx.Queue()
+    init = f'file://{tmp_path}/store'
+    procs = [ctx.Process(target=target, args=(r, init, queue, *args))
+             for r in range(world)]
+    for proc in procs:
+        proc.start()
+    results = dict(queue.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(30)
+    return results
+
+
+@pytest.fixture
+def run_forked_ranks():
+    """:func:`_run_forked_ranks`, for tests of distributed pieces."""
+    return _run_forked_ranks

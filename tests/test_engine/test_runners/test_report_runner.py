@@ -1,6 +1,5 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 """``sync_model_state``: the initial weight sync of distributed runs."""
-import multiprocessing as mp
 import os
 
 import torch
@@ -43,29 +42,17 @@ def _rank(rank, init, queue, same_vocab):
         torch_dist.destroy_process_group()
 
 
-def _run_two_ranks(tmp_path, same_vocab):
-    ctx = mp.get_context('fork')
-    queue = ctx.Queue()
-    init = f'file://{tmp_path}/store'
-    procs = [ctx.Process(target=_rank, args=(r, init, queue, same_vocab))
-             for r in range(WORLD)]
-    for proc in procs:
-        proc.start()
-    results = dict(queue.get(timeout=120) for _ in procs)
-    for proc in procs:
-        proc.join(30)
-    return results
-
-
-def test_tensors_come_from_rank0_and_extra_state_is_kept(tmp_path):
-    results = _run_two_ranks(tmp_path, same_vocab=True)
+def test_tensors_come_from_rank0_and_extra_state_is_kept(
+        tmp_path, run_forked_ranks):
+    results = run_forked_ranks(_rank, tmp_path, True, world=WORLD)
     torch.manual_seed(0)
     expected = nn.Linear(2, 2).weight.tolist()
     assert results[0] == results[1] == expected
 
 
-def test_different_vocabularies_on_the_ranks_raise(tmp_path):
-    results = _run_two_ranks(tmp_path, same_vocab=False)
+def test_different_vocabularies_on_the_ranks_raise(tmp_path,
+                                                  run_forked_ranks):
+    results = run_forked_ranks(_rank, tmp_path, False, world=WORLD)
     for rank in range(WORLD):
         assert "'_extra_state' differs between ranks" in results[rank]
 

@@ -6,7 +6,6 @@ Each rank processes its shard as mmengine's DefaultSampler deals it out
 length), then ``evaluate(size)`` must give exactly the scores of one process
 on the whole set.
 """
-import multiprocessing as mp
 import os
 
 import torch
@@ -58,18 +57,10 @@ def _rank(rank, init, queue):
         torch_dist.destroy_process_group()
 
 
-def test_two_ranks_give_the_single_process_scores(tmp_path):
+def test_two_ranks_give_the_single_process_scores(tmp_path,
+                                                  run_forked_ranks):
     single, single_records = _evaluate(_samples())
-    ctx = mp.get_context('fork')
-    queue = ctx.Queue()
-    init = f'file://{tmp_path}/store'
-    procs = [ctx.Process(target=_rank, args=(r, init, queue))
-             for r in range(WORLD)]
-    for proc in procs:
-        proc.start()
-    results = dict(queue.get(timeout=120) for _ in procs)
-    for proc in procs:
-        proc.join(30)
+    results = run_forked_ranks(_rank, tmp_path, world=WORLD)
     for rank in range(WORLD):
         assert isinstance(results[rank], tuple), results[rank]
     (metrics0, records0), (metrics1, records1) = results[0], results[1]

@@ -8,6 +8,7 @@ A benchmark spec is a python config holding ``benchmark = dict(...)``::
         seeds=[0, 1, 2],
         split='test',
         reference='nic',                       # significance tests against it
+        cfg_options=['train_cfg.max_epochs=5'],  # optional, every run
         results_dir='docs/results/benchmarks/covctr_en_cpu',
         work_root='work_dirs/benchmarks/covctr_en_cpu',
         methods=[
@@ -20,7 +21,8 @@ A benchmark spec is a python config holding ``benchmark = dict(...)``::
         ])
 
 Every (method, seed) run trains in its own work dir with
-``randomness.seed=<seed>``, is tested on ``split`` with the checkpoint chosen
+``randomness.seed=<seed>`` (then the spec's ``cfg_options``, the method's
+``cfg_options`` and the command line's, later ones winning), is tested on ``split`` with the checkpoint chosen
 on val, and leaves ``<results_dir>/<method>/seed<seed>.json`` (a result
 record) and ``..._reports.json`` (generated reports). A run whose record
 exists is skipped, so a stopped benchmark continues where it was. The
@@ -100,6 +102,7 @@ def plan_runs(spec: dict, extra_options: Sequence[str] = ()
     """Every run of a benchmark with its commands, in order."""
     out = spec['results_dir']
     split = spec['split']
+    spec_options = list(spec.get('cfg_options', []))
     runs = []
     for method in spec['methods']:
         name, config = method['name'], method['config']
@@ -107,8 +110,8 @@ def plan_runs(spec: dict, extra_options: Sequence[str] = ()
             cmd = [sys.executable, _tool('analysis/sanity_baselines.py'),
                    config, '--split', split, '--record-dir',
                    osp.join(out, name)]
-            if extra_options:
-                cmd += ['--cfg-options', *extra_options]
+            if spec_options or extra_options:
+                cmd += ['--cfg-options', *spec_options, *extra_options]
             for base in SANITY:
                 runs.append(BenchmarkRun(
                     base, None, osp.join(out, name, f'{base}.json'),
@@ -118,8 +121,8 @@ def plan_runs(spec: dict, extra_options: Sequence[str] = ()
             work = osp.join(spec['work_root'], name, f'seed{seed}')
             record = osp.join(out, name, f'seed{seed}.json')
             reports = osp.join(out, name, f'seed{seed}_reports.json')
-            options = [f'randomness.seed={seed}', *method.get(
-                'cfg_options', []), *extra_options]
+            options = [f'randomness.seed={seed}', *spec_options,
+                       *method.get('cfg_options', []), *extra_options]
             train = [sys.executable, _tool('train.py'), config,
                      '--work-dir', work, '--cfg-options', *options]
             stage_dir = osp.join(work, method['stage']) if method.get(

@@ -34,9 +34,9 @@ def _spec(tmp_path, text):
 def test_spec_checks_and_planned_runs(tmp_path):
     path = _spec(tmp_path, (
         "benchmark = dict(name='b', seeds=[0, 1], results_dir='res',\n"
-        "    reference='nic', methods=[\n"
+        "    reference='nic', cfg_options=['e=5', 'y=2'], methods=[\n"
         "    dict(name='sanity', kind='sanity', config='c.py'),\n"
-        "    dict(name='nic', config='c.py'),\n"
+        "    dict(name='nic', config='c.py', cfg_options=['y=3']),\n"
         "    dict(name='asgk', config='p.py', test_config='s3.py',"
         " stage='full')])\n"))
     spec = load_benchmark(path)
@@ -47,7 +47,12 @@ def test_spec_checks_and_planned_runs(tmp_path):
     asgk = runs[-1]
     train, test = asgk.commands
     assert train[2] == 'p.py' and 'randomness.seed=1' in train
-    assert train[-1] == 'x=1'
+    assert train[-3:] == ['e=5', 'y=2', 'x=1']
+    # spec, then method, then command-line options: later ones win
+    nic_train = runs[2].commands[0]
+    assert nic_train[nic_train.index('--cfg-options') + 1:] == [
+        'randomness.seed=0', 'e=5', 'y=2', 'y=3', 'x=1']
+    assert runs[0].commands[0][-3:] == ['e=5', 'y=2', 'x=1']
     assert test[2] == 's3.py'
     assert test[3].startswith('@best:') and test[3].endswith(
         'asgk/seed1/full')

@@ -17,6 +17,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -49,8 +50,10 @@ def parse_args(argv=None):
 
 
 def _execute(run, log_path, env):
+    """Run a run's commands in order, logging each with its wall time."""
     os.makedirs(osp.dirname(log_path) or '.', exist_ok=True)
     with open(log_path, 'a', encoding='utf-8') as log:
+        start = time.perf_counter()
         for cmd in run.commands:
             cmd = list(cmd)
             for i, arg in enumerate(cmd):
@@ -58,10 +61,16 @@ def _execute(run, log_path, env):
                     cmd[i] = _final_checkpoint(arg[len('@best:'):])
             log.write('$ ' + ' '.join(cmd) + '\n')
             log.flush()
+            began = time.perf_counter()
             code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT,
                                    env=env)
+            log.write(f'[job] {osp.basename(cmd[1])}: exit {code} after '
+                      f'{time.perf_counter() - began:.1f} s\n')
+            log.flush()
             if code != 0:
                 return f'exit {code} (see {log_path})'
+        log.write(f'[job] run done after {time.perf_counter() - start:.1f} '
+                  's\n')
     return None
 
 

@@ -36,6 +36,11 @@ def test_benchmark_runs_skips_and_aggregates(tmp_path):
     records = [results / 'nic' / f'seed{s}.json' for s in (0, 1)]
     seeds = [json.loads(p.read_text())['signature']['seed'] for p in records]
     assert seeds == [0, 1]
+    log = (tmp_path / 'work' / 'logs' / 'nic_seed0.log').read_text()
+    jobs = [line for line in log.splitlines() if line.startswith('[job]')]
+    assert [j.split(' after ')[0] for j in jobs] == [
+        '[job] train.py: exit 0', '[job] test.py: exit 0', '[job] run done']
+    assert float(jobs[2].split(' after ')[1][:-2]) > 0
     # A second call finds every record and only aggregates.
     mtimes = [p.stat().st_mtime for p in records]
     assert tool.main([str(spec), '--cfg-options', *options]) == 0

@@ -12,8 +12,8 @@ Mine a vocabulary from training reports and label every image with
 from .annotate import (add_tags_to_annotation, file_sha256, read_annotation,
                        reports_by_id, resplit_ids, split_image_ids,
                        split_sha256)
-from .lexicon import (CATEGORIES, DEFAULT_LEXICON, KINDS, Lexicon, TagInfo,
-                      TagTerm)
+from .default_lexicon import DEFAULT_LEXICON
+from .lexicon import CATEGORIES, KINDS, Lexicon, TagInfo, TagTerm
 from .miner import (Mention, extract_tags, find_mentions, label_report,
                     mine_tag_vocabulary, unmatched_clauses)
 from .negation import (LANGUAGES, Clause, NegationCue, find_negations,

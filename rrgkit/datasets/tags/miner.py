@@ -16,7 +16,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Set, Tuple
 
-from .lexicon import DEFAULT_LEXICON, Lexicon
+from .default_lexicon import DEFAULT_LEXICON
+from .lexicon import Lexicon
 from .negation import (find_negations, is_negated, normalize_language,
                        split_clauses)
 # The vocabulary and its file I/O are re-exported: annotate.py and external

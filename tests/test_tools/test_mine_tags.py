@@ -218,3 +218,20 @@ def test_add_tags_to_annotation_feeds_report_dataset(tool, tmp_path):
                                check_source=False)
     assert "id 'new'" in str(exc.value)
     assert not (tmp_path / 'y.json').exists()
+
+
+@pytest.mark.parametrize('language,short', [('english', 'en'),
+                                            ('chinese', 'zh')])
+def test_covctr_num_tags_matches_what_the_miner_finds(
+        tool, tmp_path, covctr_root, language, short):
+    """The ``num_tags`` the COV-CTR tag configs hard-code (for the tag
+    classifiers of CoAtt, ASGK and the graph encoders) is the size of the
+    vocabulary this miner writes from the real train split."""
+    from rrgkit.utils.setup_env import load_config
+    out = tmp_path / f'tags_{short}.json'
+    tool.main([str(covctr_root / 'annotation.json'), '--language', language,
+               '--out', str(out)])
+    mined = json.loads(out.read_text(encoding='utf-8'))['tags']
+    base = osp.join(REPO, 'configs', '_base_', 'datasets',
+                    f'covctr_{short}_tags.py')
+    assert load_config(base).num_tags == len(mined)

@@ -129,6 +129,12 @@ def load_config(path: str,
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg['custom_imports'])
     check_config_types(cfg, path)
+    model = cfg.get('model')
+    if isinstance(model, dict) and model.get('decode_cfg') is not None:
+        # Fail on a misspelt decoding option before any data is read.
+        from rrgkit.models.utils.decoding import resolve_decode_cfg
+        resolve_decode_cfg(model['decode_cfg'], warn=False,
+                           beam_size=model.get('beam_size', 1))
     return cfg
 
 
@@ -152,10 +158,12 @@ def _user_errors() -> tuple:
     from rrgkit.datasets.errors import DatasetError
     from rrgkit.engine.hooks import NonFiniteLossError
     from rrgkit.models.tokenizers import VocabularyMismatchError
+    from rrgkit.models.utils.decoding import DecodingConfigError
     from rrgkit.utils.checkpoint import CheckpointError
     from rrgkit.utils.config_check import UnknownComponentError
     return (DatasetError, CheckpointError, UnknownComponentError,
-            VocabularyMismatchError, NonFiniteLossError, FileNotFoundError)
+            VocabularyMismatchError, NonFiniteLossError, FileNotFoundError,
+            DecodingConfigError)
 
 
 def user_message(err: BaseException) -> str:

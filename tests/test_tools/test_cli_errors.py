@@ -35,3 +35,16 @@ def test_missing_checkpoint_for_test_tool(tmp_path):
                 str(tmp_path / 'w'))
     assert proc.returncode == 2
     assert 'missing.pth' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_unknown_decoding_option_for_test_tool(tmp_path):
+    # Checked when the config is loaded: before the checkpoint or any data.
+    proc = _run('tools/test.py', 'configs/nic_synth.py',
+                str(tmp_path / 'missing.pth'), '--work-dir',
+                str(tmp_path / 'w'), '--cfg-options',
+                'model.decode_cfg.no_repeat_ngram=3')
+    assert proc.returncode == 2
+    assert ("error: unknown option model.decode_cfg.no_repeat_ngram (did "
+            "you mean 'no_repeat_ngram_size'?)") in proc.stderr
+    assert 'missing.pth' not in proc.stderr
+    assert 'Traceback' not in proc.stderr

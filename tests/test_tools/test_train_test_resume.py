@@ -112,3 +112,35 @@ def test_no_validate_trains_without_val_or_baseline(tmp_path, train_tool):
     logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
     with open(logs[-1]) as f:
         assert 'MostFrequentReportHook' not in f.read()
+
+
+def _test_reports(root, test_tool, name, *options):
+    """Generated val reports of epoch_2.pth under extra --cfg-options."""
+    out_json = str(root / f'{name}.json')
+    test_tool.main([
+        CONFIG, osp.join(str(root / 'work'), 'epoch_2.pth'), '--split', 'val',
+        '--work-dir', str(root / name), '--out', out_json, '--cfg-options',
+        *tiny_synth_options(root / 'cache'), *options
+    ])
+    with open(out_json, encoding='utf-8') as f:
+        return [r['generated'] for r in json.load(f)]
+
+
+def test_test_tool_takes_decoding_options(trained, test_tool):
+    # Two epochs teach this tiny model to end at once: empty reports.
+    root, _ = trained
+    assert set(_test_reports(root, test_tool, 'default')) == {''}
+    longer = _test_reports(root, test_tool, 'longer',
+                           'model.decode_cfg.min_length=6',
+                           'model.decode_cfg.no_repeat_ngram_size=1')
+    for text in longer:
+        words = text.split()
+        assert len(words) >= 6 and len(set(words)) == len(words), text
+    sampled = [
+        _test_reports(root, test_tool, f'sampled{i}',
+                      'model.decode_cfg.beam_size=1',
+                      'model.decode_cfg.do_sample=True',
+                      'model.decode_cfg.min_length=6',
+                      'model.decode_cfg.seed=0') for i in range(2)
+    ]
+    assert sampled[0] == sampled[1] != longer

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rrgkit.models.utils.decoding import beam_search, greedy_decode
+from rrgkit.models.utils.decoding import decode
 from rrgkit.models.utils.visual_features import VisualFeatures
 from rrgkit.registry import MODELS
 from rrgkit.structures import ReportDataSample
@@ -112,8 +112,10 @@ class HierarchicalReportGenerator(ReportGenerator):
     """Writes a report sentence by sentence (CoAtt).
 
     Takes the arguments of :class:`ReportGenerator` (``backbone``,
-    ``decoder``, ``tokenizer``, ``loss`` (the word loss), ``beam_size`` and
-    ``length_penalty`` (per sentence) ...) except ``max_len``, plus:
+    ``decoder``, ``tokenizer``, ``loss`` (the word loss), ``beam_size``,
+    ``length_penalty`` and ``decode_cfg`` (all per sentence: e.g.
+    ``min_length`` counts the words of each sentence) ...) except
+    ``max_len``, plus:
 
     Args:
         max_sentences (int): Sentences per report, in training (the first
@@ -342,12 +344,7 @@ class HierarchicalReportGenerator(ReportGenerator):
             eos_id=self.tokenizer.eos_id,
             max_len=self.max_sentence_len + 1,
             device=topic.device)
-        if self.beam_size > 1:
-            return beam_search(
-                beam_size=self.beam_size,
-                length_penalty=self.length_penalty,
-                **kwargs)
-        return greedy_decode(**kwargs)
+        return decode(**kwargs, **self.decode_options(topic.device))
 
     @torch.no_grad()
     def generate_sentences(

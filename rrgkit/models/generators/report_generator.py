@@ -8,7 +8,8 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from rrgkit.models.tokenizers import ReportTokenizer, build_tokenizer
-from rrgkit.models.utils.decoding import beam_search, greedy_decode
+from rrgkit.models.utils.decoding import (decode, resolve_decode_cfg,
+                                         sampling_generator)
 from rrgkit.models.utils.visual_features import (VisualFeatures,
                                                  pool_feature_map)
 from rrgkit.registry import MODELS
@@ -83,6 +84,12 @@ class ReportGenerator(BaseModel):
         beam_size (int): 1 for greedy decoding. Defaults to 1.
         length_penalty (float): Beam-search length normalisation exponent.
             Defaults to 0.
+        decode_cfg (dict, optional): Decoding options
+            (``no_repeat_ngram_size``, ``min_length``, ``do_sample``,
+            ``temperature``, ``top_k``, ``top_p``, ``seed``, and
+            ``beam_size``/``length_penalty``, which then replace the
+            arguments above), see ``docs/decoding.md``.
+            Defaults to None (greedy or beam search as above).
         data_preprocessor (dict, optional): Defaults to
             ``ReportDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
@@ -98,6 +105,7 @@ class ReportGenerator(BaseModel):
                  max_len: int = 100,
                  beam_size: int = 1,
                  length_penalty: float = 0.0,
+                 decode_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -120,8 +128,12 @@ class ReportGenerator(BaseModel):
             loss.setdefault('ignore_index', self.tokenizer.pad_id)
         self.loss_module = _build(loss)
         self.max_len = max_len
-        self.beam_size = beam_size
-        self.length_penalty = length_penalty
+        opts = resolve_decode_cfg(
+            decode_cfg, beam_size=beam_size, length_penalty=length_penalty)
+        self.beam_size = opts.pop('beam_size')
+        self.length_penalty = opts.pop('length_penalty')
+        self.decode_cfg = opts  # the other options of ``decode``
+        self._sampling_rng: Optional[torch.Generator] = None
 
     # ------------------------------------------------------------------ build
     def _build_sized(self, cfg: Optional[ModuleCfg]):
@@ -271,7 +283,7 @@ class ReportGenerator(BaseModel):
 
     @torch.no_grad()
     def generate(self, visual: VisualFeatures, **init_kwargs) -> torch.Tensor:
-        """Decode token ids (greedy, or beam search when ``beam_size > 1``).
+        """Decode token ids (greedy, sampled or beam search: ``decode_cfg``).
 
         Args:
             visual (VisualFeatures): Features of the batch.
@@ -289,12 +301,19 @@ class ReportGenerator(BaseModel):
             eos_id=self.tokenizer.eos_id,
             max_len=self.max_len - 1,
             device=visual.global_feat.device)
-        if self.beam_size > 1:
-            return beam_search(
-                beam_size=self.beam_size,
-                length_penalty=self.length_penalty,
-                **kwargs)
-        return greedy_decode(**kwargs)
+        return decode(**kwargs, **self.decode_options(kwargs['device']))
+
+    def decode_options(self, device: torch.device) -> dict:
+        """Keyword arguments of :func:`~rrgkit.models.utils.decoding.decode`:
+        ``beam_size``, ``length_penalty``, the ``decode_cfg`` options and,
+        when ``decode_cfg`` has a ``seed``, this model's sampling generator
+        (seeded once, then kept, so a test run reproduces)."""
+        opts = dict(self.decode_cfg, beam_size=self.beam_size,
+                    length_penalty=self.length_penalty)
+        self._sampling_rng = sampling_generator(
+            opts.pop('seed'), device, self._sampling_rng)
+        opts['generator'] = self._sampling_rng
+        return opts
 
     def predict(
         self,

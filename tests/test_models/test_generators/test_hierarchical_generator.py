@@ -269,3 +269,20 @@ def test_bad_arguments_are_named():
         _model(stop_threshold=1.0)
     with pytest.raises(TypeError, match='HierarchicalLSTMDecoder'):
         _model(decoder=dict(type='LSTMDecoder', embed_dims=8, hidden_dims=8))
+
+
+def test_decode_cfg_acts_on_every_sentence():
+    data = _model().data_preprocessor(_batch())
+
+    def sentences(**kwargs):
+        model = _model(**kwargs).eval()
+        with torch.no_grad():
+            visual, _ = model.extract_feat(data['inputs'])
+            return [s for study in model.generate_sentences(visual)[0]
+                    for s in study]
+
+    # The untrained word LSTM repeats tokens; with no_repeat_ngram_size=1
+    # no sentence has a token twice.
+    assert any(len(set(s)) < len(s) for s in sentences())
+    for sentence in sentences(decode_cfg=dict(no_repeat_ngram_size=1)):
+        assert sentence and len(set(sentence)) == len(sentence)

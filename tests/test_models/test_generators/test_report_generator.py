@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from rrgkit.models.tokenizers import ReportTokenizer, VocabularyMismatchError
+from rrgkit.models.utils import DecodingConfigError
 from rrgkit.registry import MODELS
 from rrgkit.structures import ReportDataSample
 
@@ -109,3 +110,54 @@ def test_vocabulary_is_in_the_state_dict_and_checked():
 def test_decoder_vocab_size_conflict_is_clear():
     with pytest.raises(ValueError, match='vocab_size'):
         _model(decoder=dict(type='LSTMDecoder', vocab_size=3))
+
+
+def _generated(model, n=3):
+    data = model.data_preprocessor(_batch(n))
+    with torch.no_grad():
+        visual, _ = model.eval().extract_feat(data['inputs'])
+        return model.generate(visual)
+
+
+def _seeded_model(**kwargs):
+    torch.manual_seed(0)
+    return _model(**kwargs)
+
+
+def test_decode_cfg_sets_the_decoding():
+    beam = _generated(_seeded_model(beam_size=3))
+    model = _seeded_model(decode_cfg=dict(beam_size=3))
+    assert model.beam_size == 3 and torch.equal(_generated(model), beam)
+    # The untrained model repeats itself; no_repeat_ngram_size=1 forbids
+    # any token twice (the <eos> padding aside).
+    eos = model.tokenizer.eos_id
+
+    def words(row):
+        return row[:row.index(eos)] if eos in row else row
+
+    plain = [words(r) for r in _generated(_seeded_model()).tolist()]
+    assert any(len(set(r)) < len(r) for r in plain)
+    blocked = _generated(_seeded_model(decode_cfg=dict(
+        no_repeat_ngram_size=1)))
+    for row in blocked.tolist():
+        assert len(set(words(row))) == len(words(row))
+    # min_length: at least 19 tokens (max_len 20 = <bos> + 19) before <eos>.
+    longest = _generated(_seeded_model(decode_cfg=dict(min_length=19)))
+    assert longest.shape[1] == 19 and not (longest == eos).any()
+
+
+def test_seeded_sampling_reproduces_in_a_new_model():
+    cfg = dict(decode_cfg=dict(do_sample=True, seed=3, temperature=2.0))
+    first = _generated(_seeded_model(**cfg))
+    again = _seeded_model(**cfg)
+    assert torch.equal(_generated(again), first)
+    # The generator is kept: the next batch continues its stream.
+    assert not torch.equal(_generated(again), first)
+    assert not torch.equal(first, _generated(_seeded_model()))
+
+
+def test_unknown_decode_option_is_a_clear_error():
+    with pytest.raises(DecodingConfigError,
+                       match=r"model\.decode_cfg\.beams \(did you mean "
+                       r"'beam_size'\?\)"):
+        _model(decode_cfg=dict(beams=3))

@@ -9,16 +9,21 @@ mmengine writes, only for the duration of one load.
 
 Importing :mod:`rrgkit` replaces mmengine's local-file checkpoint loader with
 :func:`load_from_local_safe`, so ``load_from``, ``--resume``, ``tools/test.py``
-and inference all take this path. A checkpoint that tries to run code when
-unpickled is refused with :class:`UnsafeCheckpointError`; rrgkit never falls
-back to ``weights_only=False``.
+and inference all take this path; URLs (which mmengine reads with
+``weights_only=False``) go through :func:`load_from_http_safe`. A checkpoint
+that tries to run code when unpickled is refused with
+:class:`UnsafeCheckpointError`; rrgkit never falls back to
+``weights_only=False``.
 """
 import builtins
 import contextlib
+import os
 import os.path as osp
 import pickle
 from typing import Any, Dict, Optional
+from urllib.parse import urlparse
 
+import mmengine.runner.checkpoint as _mmengine_checkpoint
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
@@ -32,7 +37,7 @@ except ImportError:  # pragma: no cover - numpy < 2
 __all__ = [
     'MMENGINE_CKPT_GLOBALS', 'CheckpointError', 'UnsafeCheckpointError',
     'mmengine_checkpoint_globals', 'safe_load_checkpoint',
-    'load_from_local_safe'
+    'load_from_local_safe', 'load_from_http_safe'
 ]
 
 #: The objects mmengine checkpoints contain besides tensors and builtins.
@@ -139,14 +144,67 @@ CheckpointLoader.register_scheme(
     prefixes='', loader=load_from_local_safe, force=True)
 
 
+def load_from_http_safe(filename: str,
+                        map_location: Optional[Any] = None,
+                        model_dir: Optional[str] = None,
+                        progress: bool = False) -> Dict:
+    """mmengine scheme for ``http(s)://`` checkpoints, read safely.
+
+    mmengine reads URLs with ``torch.hub.load_state_dict_from_url``, whose
+    default is ``weights_only=False``. This downloads the file once into
+    ``model_dir`` (default: ``<torch.hub.get_dir()>/checkpoints``, i.e.
+    ``$TORCH_HOME/hub/checkpoints``; rank 0 first, the others wait) and reads
+    it with :func:`safe_load_checkpoint`. ``torchvision://``,
+    ``open-mmlab://`` and ``mmcls://`` names resolve to URLs read here too.
+
+    Args:
+        filename (str): The URL.
+        map_location (Any, optional): As for :func:`torch.load`.
+        model_dir (str, optional): Download cache folder. Defaults to None.
+        progress (bool): Show a download progress bar. Defaults to False.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        CheckpointError: If the file is not cached and cannot be downloaded.
+    """
+    from mmengine.dist import barrier, get_dist_info
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
+    rank, world_size = get_dist_info()
+    if rank == 0 and not osp.isfile(cached):
+        os.makedirs(model_dir, exist_ok=True)
+        try:
+            torch.hub.download_url_to_file(filename, cached, progress=progress)
+        except (OSError, ValueError) as err:  # URLError is an OSError
+            raise CheckpointError(
+                f'Could not download checkpoint {filename!r} ({err}). Without '
+                f'network access, copy the file to {cached!r} (the download '
+                'cache: $TORCH_HOME/hub/checkpoints) or give its local '
+                'path instead of the URL.') from None
+    if world_size > 1:
+        barrier()
+    return safe_load_checkpoint(cached, map_location)
+
+
+CheckpointLoader.register_scheme(
+    prefixes=('http://', 'https://'), loader=load_from_http_safe, force=True)
+# mmengine's torchvision:// open-mmlab:// mmcls:// loaders call this by name.
+_mmengine_checkpoint.load_from_http = load_from_http_safe
+
+
 def _strip_prefix(state_dict: Dict, prefix: str = 'module.') -> Dict:
     if all(k.startswith(prefix) for k in state_dict):
         return {k[len(prefix):]: v for k, v in state_dict.items()}
     return state_dict
 
 
-def check_checkpoint_fits_model(model: torch.nn.Module, checkpoint: Dict,
-                                source: str) -> None:
+def check_checkpoint_fits_model(model: torch.nn.Module,
+                                checkpoint: Dict,
+                                source: str,
+                                advice: Optional[str] = None) -> None:
     """Refuse a checkpoint that belongs to another model or vocabulary.
 
     mmengine loads state dicts non-strictly and only warns on shape
@@ -159,6 +217,8 @@ def check_checkpoint_fits_model(model: torch.nn.Module, checkpoint: Dict,
         checkpoint (dict): The loaded checkpoint (with ``state_dict``) or a
             bare state dict.
         source (str): Where it came from, for the error message.
+        advice (str, optional): What to do, ending the error message.
+            Defaults to advice for a whole trained model.
 
     Raises:
         CheckpointError: On shape mismatches or when no parameter matches.
@@ -178,8 +238,8 @@ def check_checkpoint_fits_model(model: torch.nn.Module, checkpoint: Dict,
         raise CheckpointError(
             f'Checkpoint {source} has no parameter of this '
             f'{type(model).__name__}{hint}: e.g. it has '
-            f'{list(state)[:3]}, the model expects {list(own)[:3]}. Use the '
-            'config the checkpoint was trained with.')
+            f'{list(state)[:3]}, the model expects {list(own)[:3]}. ' +
+            (advice or 'Use the config the checkpoint was trained with.'))
     bad = [(k, tuple(state[k].shape), tuple(own[k].shape)) for k in common
            if isinstance(own[k], torch.Tensor)
            and isinstance(state[k], torch.Tensor)
@@ -189,9 +249,10 @@ def check_checkpoint_fits_model(model: torch.nn.Module, checkpoint: Dict,
                           for k, a, b in bad[:3])
         raise CheckpointError(
             f'Checkpoint {source} does not fit this {type(model).__name__}'
-            f'{hint}: {len(bad)} parameter(s) have other shapes ({shown}). '
-            'It was trained with another architecture or vocabulary; use '
-            'its own config, or drop those keys before loading.')
+            f'{hint}: {len(bad)} parameter(s) have other shapes ({shown}). ' +
+            (advice or 'It was trained with another architecture or '
+             'vocabulary; use its own config, or drop those keys before '
+             'loading.'))
 
 
 __all__.append('check_checkpoint_fits_model')

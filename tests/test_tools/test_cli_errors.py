@@ -48,3 +48,16 @@ def test_unknown_decoding_option_for_test_tool(tmp_path):
             "you mean 'no_repeat_ngram_size'?)") in proc.stderr
     assert 'missing.pth' not in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_missing_pretrained_backbone_weights_for_train_tool(tmp_path):
+    proc = _run('tools/train.py', 'configs/nic_synth.py', '--work-dir',
+                str(tmp_path / 'w'), '--cfg-options',
+                'model.backbone.init_cfg.type=Pretrained',
+                f'model.backbone.init_cfg.checkpoint={tmp_path}/gone.pth')
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: Pretrained checkpoint '{tmp_path}/gone.pth' does not "
+        'exist; give a local file, an http(s):// URL or torchvision://NAME '
+        "(init_cfg=dict(type='Pretrained', checkpoint=...)).")
+    assert 'Traceback' not in proc.stderr

@@ -9,7 +9,7 @@ from typing import Sequence
 
 __all__ = [
     'DatasetError', 'AnnotationError', 'MissingImageError', 'ImageDecodeError',
-    'EmptyReportError', 'format_problems'
+    'EmptyReportError', 'FeatureCacheError', 'format_problems'
 ]
 
 
@@ -31,6 +31,10 @@ class ImageDecodeError(DatasetError):
 
 class EmptyReportError(DatasetError):
     """A record has an empty or whitespace-only report."""
+
+
+class FeatureCacheError(DatasetError):
+    """Cached visual features cannot be made or do not fit the model."""
 
 
 def format_problems(problems: Sequence[str], limit: int = 10) -> str:

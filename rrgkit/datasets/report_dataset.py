@@ -23,6 +23,7 @@ from .errors import (AnnotationError, DatasetError, EmptyReportError,
                      format_problems)
 from .resplit import check_resplit, resplit_records
 from .transforms.caching import cache_pipeline
+from .transforms.feature_cache import feature_cache_pipeline
 
 __all__ = ['ReportDataset', 'load_tag_names']
 
@@ -84,6 +85,16 @@ class ReportDataset(BaseDataset):
             in :class:`~rrgkit.datasets.transforms.CachedTransforms`, so
             epochs after the first do not decode the images again. None
             (default) decodes every time.
+        feature_cache (dict, optional): Train on a frozen backbone's cached
+            features instead of images: ``dict(backbone=<config>,
+            checkpoint=<path>, prefix='backbone.', region_proposer=None,
+            ...)`` (see :class:`~rrgkit.datasets.transforms.LoadCachedFeatures`
+            and docs/feature_cache.md). The features of every record are
+            computed when the dataset is built, in batches, and stored in
+            ``$RRGKIT_CACHE/features``; the pipeline then packs them instead
+            of the image (the model needs ``backbone=dict(
+            type='CachedFeatures', out_channels=...)``). Replaces
+            ``cache_images``. Defaults to None.
         metainfo (dict, optional): Extra meta information. Defaults to None.
         test_mode (bool): Defaults to False.
         lazy_init (bool): Defer reading the annotation. Defaults to False.
@@ -110,6 +121,7 @@ class ReportDataset(BaseDataset):
                  check_ids: bool = True,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  cache_images: Optional[str] = None,
+                 feature_cache: Optional[dict] = None,
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  lazy_init: bool = False,
@@ -151,7 +163,11 @@ class ReportDataset(BaseDataset):
             from .tags import load_tag_file
             vocab, self._tag_labels = load_tag_file(tags_file)
             self.tag_names = list(vocab.tags)
-        if cache_images is not None:
+        self._feature_loader = None
+        if feature_cache is not None:
+            self._feature_loader, pipeline = feature_cache_pipeline(
+                pipeline, feature_cache)
+        elif cache_images is not None:
             pipeline = cache_pipeline(pipeline, cache=cache_images)
         pipeline = [
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
@@ -172,6 +188,22 @@ class ReportDataset(BaseDataset):
     # ------------------------------------------------------------------
     # Loading
     # ------------------------------------------------------------------
+    def full_init(self) -> None:
+        """Load the data list; with ``feature_cache``, compute the features
+        not cached yet (in this process, batched)."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self._feature_loader is not None:
+            done = self._feature_loader.fill(
+                [self.get_data_info(i) for i in range(len(self))])
+            if done:
+                print_log(
+                    f'ReportDataset: computed the cached features of {done} '
+                    f'image(s) of split {self.split!r} in '
+                    f'{self._feature_loader.cache_dir}.',
+                    logger='current')
+
     def load_data_list(self) -> List[dict]:
         """Read, validate and convert the records of ``self.split``."""
         ann = read_json(self.ann_file, 'Annotation file')

@@ -2,7 +2,7 @@
 """Models; importing this registers every component in ``rrgkit.MODELS``."""
 from . import (backbones, decoders, encoders, generators, losses,  # noqa
                region_proposers, tokenizers)
-from .backbones import EcNet
+from .backbones import CachedFeatures, EcNet
 from .decoders import (AdaptiveAttentionDecoder, AttentionLSTMDecoder,
                        CoAttention, GPTDecoder, HierarchicalLSTMDecoder,
                        LSTMDecoder, R2GenDecoder, SentenceLSTM, WordLSTM)
@@ -24,5 +24,5 @@ __all__ = [
     'TaskDuplicatedGenerator', 'TextbookPretrainer', 'AASProposer',
     'AdaptiveAttentionDecoder', 'R2GenDecoder', 'TransformerVisualEncoder',
     'CoAttention', 'HierarchicalLSTMDecoder', 'SentenceLSTM', 'WordLSTM',
-    'HierarchicalReportGenerator'
+    'HierarchicalReportGenerator', 'CachedFeatures'
 ]

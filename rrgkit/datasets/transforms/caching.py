@@ -20,7 +20,10 @@ from rrgkit.registry import TRANSFORMS
 from rrgkit.utils.fileio import atomic_write
 
 __all__ = [
-    'CachedTransforms', 'cache_pipeline', 'default_transform_cache_dir'
+    'CachedTransforms', 'cache_pipeline', 'default_transform_cache_dir',
+    'transform_name', 'is_random_transform', 'find_random_transform',
+    'pipeline_settings', 'entry_key', 'make_entry', 'apply_entry',
+    'save_entry', 'load_entry'
 ]
 
 #: Bump when the stored format or the key changes; old entries are ignored.
@@ -34,6 +37,9 @@ _META = '__meta__'
 _TYPE = 'rrgkit.datasets.CachedTransforms'
 _LOAD_ERRORS = (OSError, ValueError, KeyError, EOFError, TypeError,
                 zipfile.BadZipFile)
+#: Random transforms whose class name has no 'Random' in it (mmpretrain's).
+_RANDOM_NAMES = ('RandAugment', 'AutoAugment', 'ColorJitter', 'GaussianBlur',
+                 'Lighting', 'Albumentations')
 
 
 def default_transform_cache_dir() -> str:
@@ -61,6 +67,8 @@ def _encode(value, arrays: List[np.ndarray]):
         return {'t': [_encode(v, arrays) for v in value]}
     if isinstance(value, list):
         return [_encode(v, arrays) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {'d': {k: _encode(v, arrays) for k, v in value.items()}}
     raise _Unsupported(type(value))
 
 
@@ -68,6 +76,8 @@ def _decode(value, arrays: Sequence[np.ndarray]):
     if isinstance(value, dict):
         if 'a' in value:
             return arrays[value['a']]
+        if 'd' in value:
+            return {k: _decode(v, arrays) for k, v in value['d'].items()}
         return tuple(_decode(v, arrays) for v in value['t'])
     if isinstance(value, list):
         return [_decode(v, arrays) for v in value]
@@ -87,6 +97,172 @@ def _digest(value) -> str:
         h.update(f'{arr.dtype.str}{arr.shape}'.encode())
         h.update(arr.tobytes())
     return h.hexdigest()
+
+
+def transform_name(t) -> str:
+    """Class name of a transform config or object (module path dropped)."""
+    kind = t.get('type', '') if isinstance(t, dict) else t
+    if not isinstance(kind, str):
+        kind = getattr(kind, '__name__', type(kind).__name__)
+    return kind.rsplit('.', 1)[-1]  # 'mmcv.transforms.Resize' -> 'Resize'
+
+
+def is_random_transform(t) -> bool:
+    """Whether a transform draws random numbers (judged from its settings).
+
+    Random: a class name containing 'Random' (mmcv's ``RandomFlip``,
+    rrgkit's ``RandomAffineView``), one of mmpretrain's ``RandAugment``,
+    ``AutoAugment``, ``ColorJitter``, ``GaussianBlur``, ``Lighting``,
+    ``Albumentations``, or any transform with a non-zero ``prob``.
+    """
+    name = transform_name(t)
+    if 'Random' in name or name in _RANDOM_NAMES:
+        return True
+    prob = t.get('prob') if isinstance(t, dict) else getattr(t, 'prob', None)
+    return isinstance(prob, (int, float)) and prob > 0
+
+
+def _inner_transforms(t) -> Sequence:
+    if isinstance(t, dict):
+        return t.get('transforms') or ()
+    inner = getattr(t, 'pipeline', None) or t
+    return getattr(inner, 'transforms', None) or ()
+
+
+def find_random_transform(
+        transforms: Sequence[Union[dict, Callable]]) -> Optional[str]:
+    """Name of the first random transform, wrappers' inner ones included.
+
+    Args:
+        transforms (Sequence[dict | Callable]): Configs or objects.
+
+    Returns:
+        str | None: e.g. ``'RandomFlip'``, or None if all are deterministic.
+    """
+    for t in transforms:
+        if is_random_transform(t):
+            return transform_name(t)
+        inner = find_random_transform(_inner_transforms(t))
+        if inner is not None:
+            return inner
+    return None
+
+
+def pipeline_settings(transforms: Sequence[Callable]) -> str:
+    """What the cache key holds of built transforms: their ``repr`` (their
+    settings) and the mmcv, OpenCV and cache-format versions."""
+    return json.dumps([
+        CACHE_VERSION, mmcv.__version__, cv2.__version__,
+        [repr(t) for t in transforms]
+    ])
+
+
+def entry_key(results: dict, settings: str,
+              key_fields: Sequence[str] = DEFAULT_KEY_FIELDS) -> Optional[str]:
+    """Cache key of a record: image files, key fields and settings.
+
+    Args:
+        results (dict): The record (``img_path`` and the ``key_fields``).
+        settings (str): :func:`pipeline_settings` of the cached transforms
+            (plus anything else the entry depends on).
+        key_fields (Sequence[str]): Record keys the transforms read.
+
+    Returns:
+        str | None: A hex digest of each image file's absolute path, size
+        and modification time, the key fields' values and ``settings``;
+        None when the record has no (readable) image path.
+    """
+    paths = results.get('img_path')
+    if paths is None:
+        return None
+    paths = list(paths) if isinstance(paths, (list, tuple)) else [paths]
+    files = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except (OSError, TypeError, ValueError):
+            return None  # let the transforms raise their own error
+        files.append([osp.abspath(path), st.st_size, st.st_mtime_ns])
+    fields = {
+        k: _digest(results[k])
+        for k in key_fields if results.get(k) is not None
+    }
+    text = json.dumps([settings, files, fields], sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def make_entry(key: str, results: dict,
+               out: dict) -> Optional[Tuple[dict, List[np.ndarray]]]:
+    """The entry that turns ``results`` into ``out`` (see apply_entry).
+
+    Args:
+        key (str): The entry's key, stored in it.
+        results (dict): A record before the transforms.
+        out (dict): The same record after them.
+
+    Returns:
+        tuple | None: ``(meta, arrays)``: the added or changed values
+        (JSON, arrays by index) and the removed keys; None when a value
+        cannot be stored (not an array, number, string, or a list, tuple
+        or str-keyed dict of those).
+    """
+    changed = {
+        k: v
+        for k, v in out.items() if k not in results or v is not results[k]
+    }
+    removed = [k for k in results if k not in out]
+    arrays: List[np.ndarray] = []
+    try:
+        values = {k: _encode(v, arrays) for k, v in changed.items()}
+    except _Unsupported:
+        return None
+    meta = dict(key=key, values=values, removed=removed,
+                num_arrays=len(arrays))
+    return meta, arrays
+
+
+def apply_entry(results: dict, meta: dict,
+                arrays: Sequence[np.ndarray]) -> dict:
+    """``results`` with an entry's removed keys dropped and values set."""
+    out = {k: v for k, v in results.items() if k not in meta['removed']}
+    out.update((k, _decode(v, arrays)) for k, v in meta['values'].items())
+    return out
+
+
+def save_entry(path: Union[str, Path], meta: dict,
+               arrays: Sequence[np.ndarray]) -> None:
+    """Write an entry as one ``.npz`` (arrays + JSON, no pickle), atomically.
+
+    A read-only or full cache folder is not an error: nothing is written.
+    """
+    payload = {f'a{i}': arr for i, arr in enumerate(arrays)}
+    payload[_META] = np.array(json.dumps(meta))
+    buf = io.BytesIO()
+    np.savez(buf, **payload)
+    with contextlib.suppress(OSError):
+        atomic_write(path, lambda f: f.write(buf.getbuffer()), durable=False)
+
+
+def load_entry(path: Union[str, Path],
+               key: str) -> Optional[Tuple[dict, List[np.ndarray]]]:
+    """Read an entry written by :func:`save_entry`.
+
+    Returns:
+        tuple | None: ``(meta, arrays)``; None when the file is missing,
+        cannot be read, or holds another key (it is then rebuilt).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz[_META]))
+            arrays = [npz[f'a{i}'] for i in range(meta['num_arrays'])]
+        if meta.get('key') != key:
+            raise ValueError('entry of another key')
+    except _LOAD_ERRORS:
+        return None
+    return meta, arrays
 
 
 @TRANSFORMS.register_module()
@@ -126,9 +302,9 @@ class CachedTransforms(BaseTransform):
 
     The inner transforms must be deterministic and depend only on the image
     file(s), the ``key_fields`` and their own settings; random transforms
-    (class names starting with ``Random``) are refused. Records holding a
-    value the cache cannot store (other than arrays, numbers, strings and
-    lists/tuples of those) are passed through uncached.
+    (:func:`is_random_transform`) are refused. Records holding a value the
+    cache cannot store (other than arrays, numbers, strings and lists,
+    tuples or str-keyed dicts of those) are passed through uncached.
 
     Args:
         transforms (Sequence[dict | Callable]): The deterministic
@@ -153,41 +329,22 @@ class CachedTransforms(BaseTransform):
             TRANSFORMS.build(t) if isinstance(t, dict) else t
             for t in transforms
         ]
-        for t in built:
-            if type(t).__name__.startswith('Random'):
-                raise ValueError(
-                    f'CachedTransforms caches deterministic transforms '
-                    f'only; move {type(t).__name__} after it.')
+        random = find_random_transform(built)
+        if random is not None:
+            raise ValueError(
+                f'CachedTransforms caches deterministic transforms '
+                f'only; move {random} after it.')
         self.pipeline = Compose(built)
         self.cache = cache
         self.cache_dir = Path(cache_dir or default_transform_cache_dir())
         self.key_fields = tuple(key_fields)
-        self._settings = json.dumps([
-            CACHE_VERSION, mmcv.__version__, cv2.__version__,
-            [repr(t) for t in built]
-        ])
+        self._settings = pipeline_settings(built)
         self._memory: Dict[str, Tuple[dict, List[np.ndarray]]] = {}
 
     # ------------------------------------------------------------------ key
     def cache_key(self, results: dict) -> Optional[str]:
         """The entry's key, or None when ``results`` has no image path."""
-        paths = results.get('img_path')
-        if paths is None:
-            return None
-        paths = list(paths) if isinstance(paths, (list, tuple)) else [paths]
-        files = []
-        for path in paths:
-            try:
-                st = os.stat(path)
-            except (OSError, TypeError, ValueError):
-                return None  # let the transforms raise their own error
-            files.append([osp.abspath(path), st.st_size, st.st_mtime_ns])
-        fields = {
-            k: _digest(results[k])
-            for k in self.key_fields if results.get(k) is not None
-        }
-        text = json.dumps([self._settings, files, fields], sort_keys=True)
-        return hashlib.sha1(text.encode()).hexdigest()
+        return entry_key(results, self._settings, self.key_fields)
 
     def entry_path(self, key: str) -> Path:
         """Where the disk cache keeps the entry ``key``."""
@@ -198,13 +355,7 @@ class CachedTransforms(BaseTransform):
         if self.cache == 'memory':  # copies: later transforms may edit ``out``
             self._memory[key] = (meta, [arr.copy() for arr in arrays])
             return
-        payload = {f'a{i}': arr for i, arr in enumerate(arrays)}
-        payload[_META] = np.array(json.dumps(meta))
-        buf = io.BytesIO()
-        np.savez(buf, **payload)
-        with contextlib.suppress(OSError):  # a read-only cache still works
-            atomic_write(self.entry_path(key),
-                         lambda f: f.write(buf.getbuffer()), durable=False)
+        save_entry(self.entry_path(key), meta, arrays)
 
     def _load(self, key: str) -> Optional[Tuple[dict, List[np.ndarray]]]:
         if self.cache == 'memory':
@@ -212,18 +363,7 @@ class CachedTransforms(BaseTransform):
             if entry is None:
                 return None
             return entry[0], [arr.copy() for arr in entry[1]]
-        path = self.entry_path(key)
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                meta = json.loads(str(npz[_META]))
-                arrays = [npz[f'a{i}'] for i in range(meta['num_arrays'])]
-            if meta.get('key') != key:
-                raise ValueError('entry of another key')
-        except _LOAD_ERRORS:
-            return None  # corrupt or foreign: rebuilt and rewritten
-        return meta, arrays
+        return load_entry(self.entry_path(key), key)  # None: rebuilt
 
     # ------------------------------------------------------------ transform
     def transform(self, results: dict) -> Optional[dict]:
@@ -233,30 +373,13 @@ class CachedTransforms(BaseTransform):
             return self.pipeline(results)
         entry = self._load(key)
         if entry is not None:
-            meta, arrays = entry
-            out = {
-                k: v
-                for k, v in results.items() if k not in meta['removed']
-            }
-            out.update(
-                (k, _decode(v, arrays)) for k, v in meta['values'].items())
-            return out
+            return apply_entry(results, *entry)
         out = self.pipeline(dict(results))
         if out is None:  # a transform dropped the sample: nothing to cache
             return None
-        changed = {
-            k: v
-            for k, v in out.items() if k not in results or v is not results[k]
-        }
-        removed = [k for k in results if k not in out]
-        arrays: List[np.ndarray] = []
-        try:
-            values = {k: _encode(v, arrays) for k, v in changed.items()}
-        except _Unsupported:
-            return out
-        meta = dict(
-            key=key, values=values, removed=removed, num_arrays=len(arrays))
-        self._store(key, meta, arrays)
+        entry = make_entry(key, results, out)
+        if entry is not None:  # else a value the cache cannot store
+            self._store(key, *entry)
         return out
 
     def __repr__(self) -> str:
@@ -264,20 +387,13 @@ class CachedTransforms(BaseTransform):
                 f'cache={self.cache!r}, cache_dir={str(self.cache_dir)!r})')
 
 
-def _type_name(t) -> str:
-    kind = t.get('type', '') if isinstance(t, dict) else t
-    if not isinstance(kind, str):
-        kind = getattr(kind, '__name__', type(kind).__name__)
-    return kind.rsplit('.', 1)[-1]  # 'mmcv.transforms.Resize' -> 'Resize'
-
-
 def cache_pipeline(pipeline: Sequence[Union[dict, Callable]],
                    cache: str = 'disk',
                    cache_dir: Optional[str] = None) -> list:
     """``pipeline`` with its deterministic start wrapped in a cache.
 
-    The start is every transform before the first random one (class name
-    starting with ``Random``) or the packing one (``Pack...``), e.g.
+    The start is every transform before the first random one
+    (:func:`is_random_transform`) or the packing one (``Pack...``), e.g.
     ``[LoadReportImage, Resize]`` of ``[LoadReportImage, Resize,
     PackReportInputs]``. For Python code that builds pipelines; a
     pure-Python config cannot call functions, so write the
@@ -297,8 +413,8 @@ def cache_pipeline(pipeline: Sequence[Union[dict, Callable]],
     pipeline = list(pipeline)
     n = 0
     for t in pipeline:
-        name = _type_name(t)
-        if name.startswith(('Random', 'Pack', 'CachedTransforms')):
+        if is_random_transform(t) or transform_name(t).startswith(
+                ('Pack', 'CachedTransforms')):
             break
         n += 1
     if n == 0:

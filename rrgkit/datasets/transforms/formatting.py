@@ -30,7 +30,8 @@ class PackReportInputs(BaseTransform):
     for a list of views (which must share one size: resize them with
     ``EachView``). The dtype follows the image (uint8 unless
     ``LoadReportImage(to_float32=True)``); normalisation is left to the
-    model's data preprocessor.
+    model's data preprocessor. A record with cached features (``feats``,
+    from ``LoadCachedFeatures``) packs them instead, as a dict of tensors.
 
     The data sample (:class:`ReportDataSample`) gets the meta keys that are
     present and the fields: ``gt_report`` (from ``report``), ``gt_reports``
@@ -82,19 +83,23 @@ class PackReportInputs(BaseTransform):
                                         2)
         else:
             return None
-        if isinstance(results['img'], (list, tuple)):
+        if isinstance(results.get('img'), (list, tuple)):
             raise DatasetError(
                 f'{results.get("img_path")!r}: boxes are only supported for '
                 'single-image records.')
         return boxes.reshape(-1, 4)
 
     def transform(self, results: dict) -> dict:
-        """Return ``{'inputs': tensor, 'data_samples': ReportDataSample}``."""
-        if 'img' not in results:
+        """Return ``{'inputs': tensor (or dict), 'data_samples': sample}``."""
+        if 'feats' in results:  # LoadCachedFeatures
+            inputs = {k: torch.from_numpy(v)
+                      for k, v in results['feats'].items()}
+        elif 'img' not in results:
             raise DatasetError(
                 "PackReportInputs needs results['img']; put LoadReportImage "
                 'before it in the pipeline.')
-        inputs = self._pack_img(results)
+        else:
+            inputs = self._pack_img(results)
         sample = ReportDataSample()
         sample.set_metainfo(
             {k: results[k]

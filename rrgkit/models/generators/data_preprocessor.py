@@ -10,13 +10,21 @@ from rrgkit.registry import MODELS
 __all__ = ['ReportDataPreprocessor']
 
 
+def _stack(values) -> torch.Tensor:
+    if isinstance(values, (list, tuple)):
+        return torch.stack(list(values))
+    return values
+
+
 @MODELS.register_module()
 class ReportDataPreprocessor(BaseDataPreprocessor):
     """Stack images into a batch, move it to the device and normalise it.
 
     Accepts ``(C, H, W)`` images (one view per study) or ``(V, C, H, W)``
     (several views); the batch becomes ``(B, C, H, W)`` or
-    ``(B, V, C, H, W)``.
+    ``(B, V, C, H, W)``. Cached features (a dict of arrays per study, from
+    the dataset's ``feature_cache``) are stacked per key and cast to
+    float32, not normalised.
 
     Args:
         mean (Sequence[float]): Per-channel mean in 0-255 units.
@@ -48,6 +56,11 @@ class ReportDataPreprocessor(BaseDataPreprocessor):
         """
         data = self.cast_data(data)
         inputs = data['inputs']
+        if isinstance(inputs, dict):  # cached features: already normalised
+            inputs = {k: _stack(v) for k, v in inputs.items()}
+            inputs = {k: v.float() if v.is_floating_point() else v
+                      for k, v in inputs.items()}
+            return dict(inputs=inputs, data_samples=data.get('data_samples'))
         if isinstance(inputs, (list, tuple)):
             shapes = {tuple(x.shape) for x in inputs}
             if len(shapes) > 1:

@@ -7,6 +7,8 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
+from rrgkit.models.backbones.cached_features import (CachedFeatures,
+                                                     check_image_inputs)
 from rrgkit.models.tokenizers import ReportTokenizer, build_tokenizer
 from rrgkit.models.utils.decoding import (decode, resolve_decode_cfg,
                                          sampling_generator)
@@ -61,6 +63,8 @@ class ReportGenerator(BaseModel):
     Components are config dicts (built from the registry) or modules:
 
     * ``backbone``: image -> tuple of feature maps (the last one is used);
+      or ``CachedFeatures`` to read features the dataset cached
+      (``feature_cache``, see docs/feature_cache.md);
     * ``region_proposer`` (optional): ``(inputs, visual, data_samples) ->
       (visual, losses)``, e.g. crops around a CAM and fuses region features;
     * ``encoder`` (optional): ``(visual, data_samples) -> (visual, losses)``,
@@ -120,6 +124,13 @@ class ReportGenerator(BaseModel):
         self.tokenizer = build_tokenizer(tokenizer)
         self.vocab = _VocabularyState(self.tokenizer)
         self.backbone = _build(backbone)
+        if (isinstance(self.backbone, CachedFeatures)
+                and region_proposer is not None):
+            raise ValueError(
+                'model.region_proposer needs images, but model.backbone is '
+                'CachedFeatures; cache the proposer with the backbone (the '
+                "dataset's feature_cache.region_proposer) and set "
+                'model.region_proposer=None.')
         self.region_proposer = self._build_sized(region_proposer)
         self.encoder = self._build_sized(encoder)
         self.decoder = self._build_decoder(decoder)
@@ -182,6 +193,8 @@ class ReportGenerator(BaseModel):
             module = getattr(self, name, None)
             if module is not None and hasattr(module, 'out_channels'):
                 return int(module.out_channels)
+        if isinstance(self.backbone, CachedFeatures):
+            return self.backbone.out_channels
         was_training = self.backbone.training
         self.backbone.eval()
         feats = self.backbone(torch.zeros(1, 3, 64, 64))
@@ -211,20 +224,15 @@ class ReportGenerator(BaseModel):
         """Run backbone, region proposer and encoder.
 
         Args:
-            inputs (Tensor): ``(B, C, H, W)`` or ``(B, V, C, H, W)``.
+            inputs (Tensor | dict): ``(B, C, H, W)`` or ``(B, V, C, H, W)``;
+                a dict of cached features with a ``CachedFeatures``
+                backbone.
             data_samples (list, optional): Ground truth for auxiliary losses.
 
         Returns:
             tuple: The visual features and auxiliary losses.
         """
-        num_views = 1
-        images = inputs
-        if inputs.dim() == 5:
-            num_views = inputs.shape[1]
-            images = inputs.flatten(0, 1)
-        feats = self.backbone(images)
-        feat_map = feats[-1] if isinstance(feats, (list, tuple)) else feats
-        visual = pool_feature_map(feat_map, num_views)
+        visual = self._backbone_features(inputs)
         losses: Dict[str, torch.Tensor] = {}
         if self.region_proposer is not None:
             visual, aux = self.region_proposer(inputs, visual, data_samples)
@@ -234,13 +242,26 @@ class ReportGenerator(BaseModel):
             losses.update(aux)
         return visual, losses
 
+    def _backbone_features(self, inputs) -> VisualFeatures:
+        if isinstance(self.backbone, CachedFeatures):
+            return self.backbone(inputs)
+        check_image_inputs(inputs, self.backbone)
+        num_views = 1
+        images = inputs
+        if inputs.dim() == 5:
+            num_views = inputs.shape[1]
+            images = inputs.flatten(0, 1)
+        feats = self.backbone(images)
+        feat_map = feats[-1] if isinstance(feats, (list, tuple)) else feats
+        return pool_feature_map(feat_map, num_views)
+
     def loss(self, inputs: torch.Tensor,
              data_samples: List[ReportDataSample]) -> Dict[str, torch.Tensor]:
         """Teacher-forced word loss plus any auxiliary losses."""
         visual, losses = self.extract_feat(inputs, data_samples)
         reports = [sample.gt_report for sample in data_samples]
         ids, _ = self.tokenizer.batch_encode(reports, max_len=self.max_len)
-        ids = ids.to(inputs.device)
+        ids = ids.to(visual.global_feat.device)
         logits = self.decoder(visual, ids[:, :-1])
         losses['loss_report'] = self.loss_module(logits, ids[:, 1:])
         losses.update(self.decoder_aux_losses())

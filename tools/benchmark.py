@@ -7,8 +7,9 @@ Trains and tests every (method, seed) of the spec one after another (or
 ``--jobs`` at a time, sharing the CPU threads), each in its own work dir,
 skipping runs whose record exists (stop and rerun to continue). Then
 aggregates mean ± std over seeds, distinct-1/2, the share of reports equal
-to the most frequent training report, and a paired randomization test of
-each method against the reference over test images; writes
+to the most frequent training report, and paired randomization tests of
+each method against the reference over test images (per-image CIDEr-D, and
+clinical efficacy F1 when the configs score CE); writes
 ``<results_dir>/summary.json`` and prints a table. ``--aggregate-only``
 skips training.
 """
@@ -110,9 +111,11 @@ def run_all(spec, runs, jobs, threads, console):
 def print_summary(summary, console):
     table = Table(title=f"{summary['name']} ({summary['split']})")
     metrics = ['report/BLEU-4', 'report/METEOR', 'report/ROUGE-L',
-               'report/CIDEr-D']
-    for col in ['method', 'seeds', *[m.split('/')[-1] for m in metrics],
-                'distinct-2', 'most-frequent share', 'p vs reference']:
+               'report/CIDEr-D', 'CE/abnormal/micro_F1', 'CE/DCA/accuracy']
+    names = ['BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr-D', 'CE F1 (abnormal)',
+             'DCA (text)']
+    for col in ['method', 'seeds', *names, 'distinct-2',
+                'most-frequent share', 'p vs reference', 'p CE']:
         table.add_column(col)
     for name, entry in summary['methods'].items():
         cells = [name, str(len(entry['seeds']))]
@@ -122,10 +125,11 @@ def print_summary(summary, console):
             else:
                 cells.append('–')
         share = entry['most_frequent_share']
-        test = entry.get('test')
+        test, ce_test = entry.get('test'), entry.get('ce_test')
         cells += [f"{entry['distinct_2']:.3f}",
                   '–' if share is None else f'{share:.2f}',
-                  '–' if not test else f"{test['p']:.3f}"]
+                  '–' if not test else f"{test['p']:.3f}",
+                  '–' if not ce_test else f"{ce_test['p']:.3f}"]
         table.add_row(*cells)
     console.print(table)
 

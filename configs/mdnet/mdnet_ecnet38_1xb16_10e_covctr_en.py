@@ -3,8 +3,9 @@
 # AAS attention, task duplication over 4 description groups (thorax and
 # mediastinum, lungs, bronchi, pleura) plus a conclusion written from the
 # COVID label (report_splitter='covctr_en'), beta rising from 0 to 1 on a
-# sigmoid schedule with eta = 5 (eq. 12). Val/test report BLEU..CIDEr-D on
-# the joined findings descriptions and DCA from the generated conclusion.
+# sigmoid schedule with eta = 5 (eq. 12). Val/test report BLEU..CIDEr-D and
+# clinical efficacy on the joined findings descriptions, DCA from the
+# generated conclusion.
 # CPU schedule: 128 px, 10 epochs.
 from mmengine.config import read_base
 
@@ -34,6 +35,7 @@ model.update(
 val_evaluator = [
     dict(type=ReportMetric, eval_tokenizer='ptb'),
     dict(type=DiagnosticAccuracyMetric, extractor=dict(preset='covctr_en')),
+    clinical_efficacy,
 ]
 test_evaluator = val_evaluator
 train_cfg.update(max_epochs=10)

@@ -19,5 +19,7 @@ model.update(
 val_evaluator = [
     dict(type=ReportMetric, eval_tokenizer='char'),
     dict(type=DiagnosticAccuracyMetric, extractor=dict(preset='covctr_zh')),
+    dict(clinical_efficacy, tags_file='data/covctr_tags_zh.json',
+         language='chinese'),
 ]
 test_evaluator = val_evaluator

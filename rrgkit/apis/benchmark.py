@@ -31,6 +31,13 @@ once (they have no seed). A method with ``retrieval=dict(conclusion=...)``
 (MDNet-style models) also runs ``tools/analysis/retrieval.py`` on the chosen
 checkpoint before the test, into ``seed<seed>_retrieval.json``, whose
 ``retrieval/Cr@k`` scores join the method's metrics.
+
+Each method is compared with the reference by two paired randomization
+tests over the evaluated images (per-image scores averaged over seeds):
+CIDEr-D, and the clinical efficacy F1 of the abnormal tags (``CE/abnormal/
+F1``, :mod:`rrgkit.evaluation.functional.clinical`) when the methods'
+configs score CE (their ``ClinicalTagMetric`` gives the tag vocabulary).
+Both are computed from the generated reports the runs leave.
 """
 import json
 import os
@@ -199,6 +206,54 @@ def _item_scores(reports: List[dict], eval_tokenizer: str,
                                        metrics=[family])[metric]
 
 
+def _clinical_metric(records: List[dict]):
+    """The ``ClinicalTagMetric`` of the first config that scores CE.
+
+    Returns None when no record's config has one or its tag vocabulary
+    cannot be found (then the CE test is left out).
+    """
+    from mmengine.logging import print_log
+
+    from rrgkit.datasets.errors import DatasetError
+    from rrgkit.registry import METRICS
+    for config in dict.fromkeys(r['config'] for r in records):
+        path = config if osp.isabs(config) else osp.join(repo_root(), config)
+        if not osp.isfile(path):
+            continue
+        cfg = Config.fromfile(path)
+        metrics = cfg.get('test_evaluator') or cfg.get('val_evaluator') or []
+        for metric in metrics if isinstance(metrics, list) else [metrics]:
+            if 'ClinicalTagMetric' in str(metric.get('type')):
+                try:
+                    return METRICS.build(dict(metric))
+                except DatasetError as err:
+                    print_log(f'No CE test: {err}', logger='current')
+                    return None
+    return None
+
+
+def _ce_item_scores(reports: List[dict], metric,
+                    key: str) -> Dict[str, float]:
+    from rrgkit.evaluation.functional import compute_ce_scores_per_item
+    return compute_ce_scores_per_item(
+        {r['id']: r['generated'] for r in reports},
+        {r['id']: r['reference'] for r in reports}, metric.vocab,
+        negation_window=metric.negation_window)[key]
+
+
+def _test_against(reference: Optional[str], name: str, metric: str,
+                  per_item: Dict[str, Dict[str, float]]) -> Optional[dict]:
+    """Paired randomization test of ``name`` against ``reference``."""
+    if reference not in per_item or name == reference or \
+            name not in per_item:
+        return None
+    ids = sorted(per_item[reference])
+    return dict(metric=metric, reference=reference,
+                **paired_randomization_test(
+                    [per_item[name][i] for i in ids],
+                    [per_item[reference][i] for i in ids]))
+
+
 def _merged_record(run: BenchmarkRun) -> dict:
     """A run's record with the metrics of its extra records added."""
     record = load_record(run.record)
@@ -213,19 +268,25 @@ def _merged_record(run: BenchmarkRun) -> dict:
 
 
 def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
-                        test_metric: str = 'CIDEr-D') -> dict:
+                        test_metric: str = 'CIDEr-D',
+                        ce_test_metric: Optional[str] = 'abnormal/F1'
+                        ) -> dict:
     """Mean ± std over seeds, degeneracy and significance per method.
 
     Args:
         spec (dict): The benchmark spec.
         runs (list[BenchmarkRun]): Its runs (finished ones are used).
         test_metric (str): Per-image score of the significance test.
+        ce_test_metric (str, optional): Per-image CE score of the second
+            test (a key of :data:`~rrgkit.evaluation.functional.
+            CE_ITEM_KEYS`); None leaves it out. Defaults to 'abnormal/F1'.
 
     Returns:
         dict: ``methods``: name -> ``mean``/``std`` per metric, ``seeds``,
         ``distinct_1``, ``distinct_2``, ``most_frequent_share``, ``test``
-        (diff and p against the reference); plus the benchmark's name,
-        split and signature.
+        (diff and p against the reference) and ``ce_test`` (the same for
+        per-image CE, when the configs score CE); plus the benchmark's
+        name, split and signature.
     """
     by_method: Dict[str, List[BenchmarkRun]] = {}
     for run in runs:
@@ -236,7 +297,11 @@ def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
         texts = {r['generated'] for r in _read_reports(
             by_method['most_frequent'][0].reports)}
         frequent = next(iter(texts)) if len(texts) == 1 else None
-    signature, per_item, methods = None, {}, {}
+    signature, per_item, per_item_ce, methods = None, {}, {}, {}
+    ce_metric = None
+    if ce_test_metric is not None:
+        ce_metric = _clinical_metric([load_record(r.record) for rs in
+                                      by_method.values() for r in rs])
     for name, method_runs in by_method.items():
         records = [_merged_record(r) for r in method_runs]
         sig = records[0]['signature']
@@ -264,27 +329,34 @@ def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
         entry['most_frequent_share'] = (
             None if frequent is None else
             sum(t == frequent for t in texts) / max(1, len(texts)))
-        seeds_scores = [_item_scores(_read_reports(run.reports),
-                                     sig.get('eval_tokenizer', 'ptb'),
-                                     test_metric) for run in method_runs]
-        ids = sorted(seeds_scores[0])
-        per_item[name] = {i: float(np.mean([s[i] for s in seeds_scores]))
-                          for i in ids}
+        reports = [_read_reports(run.reports) for run in method_runs]
+        per_item[name] = _seed_mean([
+            _item_scores(r, sig.get('eval_tokenizer', 'ptb'), test_metric)
+            for r in reports])
+        if ce_metric is not None:
+            per_item_ce[name] = _seed_mean([
+                _ce_item_scores(r, ce_metric, ce_test_metric)
+                for r in reports])
         methods[name] = entry
     ref = spec.get('reference')
     for name, entry in methods.items():
-        if ref in per_item and name != ref:
-            ids = sorted(per_item[ref])
-            entry['test'] = dict(
-                metric=test_metric, reference=ref,
-                **paired_randomization_test(
-                    [per_item[name][i] for i in ids],
-                    [per_item[ref][i] for i in ids]))
+        for key, metric, scores in (
+                ('test', test_metric, per_item),
+                ('ce_test', f'CE/{ce_test_metric}', per_item_ce)):
+            test = _test_against(ref, name, metric, scores)
+            if test is not None:
+                entry[key] = test
     return dict(name=spec['name'], split=spec['split'],
                 reference=ref, methods=methods,
                 signature=None if signature is None else dict(
                     split=signature[0], eval_tokenizer=signature[1],
                     num_images=signature[2], data_hash=signature[3]))
+
+
+def _seed_mean(seeds_scores: List[Dict[str, float]]) -> Dict[str, float]:
+    """Per-item mean over seeds (the items of the first seed)."""
+    return {i: float(np.mean([s[i] for s in seeds_scores]))
+            for i in sorted(seeds_scores[0])}
 
 
 def run_environment(threads: int) -> Dict[str, str]:

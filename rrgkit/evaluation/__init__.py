@@ -9,13 +9,15 @@ from .functional import (ConclusionExtractor, compute_nlg_scores,
                          compute_nlg_scores_with_items,
                          conclusion_recall_at_k, strip_conclusion,
                          tokenize_for_eval)
-from .metrics import (DiagnosticAccuracyMetric, RegionIoUMetric, ReportMetric,
-                      TagAUCMetric, aggregate_runs, mean_std)
+from .metrics import (ClinicalTagMetric, DiagnosticAccuracyMetric,
+                      RegionIoUMetric, ReportMetric, TagAUCMetric,
+                      aggregate_runs, mean_std)
 
 __all__ = [
     'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric', 'compute_nlg_scores',
     'compute_nlg_scores_per_item', 'compute_nlg_scores_with_items',
     'tokenize_for_eval',
-    'DiagnosticAccuracyMetric', 'ConclusionExtractor', 'strip_conclusion',
+    'DiagnosticAccuracyMetric', 'ClinicalTagMetric', 'ConclusionExtractor',
+    'strip_conclusion',
     'conclusion_recall_at_k', 'mean_std', 'aggregate_runs'
 ]

@@ -89,3 +89,50 @@ def test_retrieval_runs_before_the_test_and_joins_the_metrics(tmp_path):
     record({'report/CIDEr-D': 0.1}, run.extra_records[0])
     with pytest.raises(RecordError, match='repeats metrics'):
         _merged_record(run)
+
+
+def test_aggregate_tests_per_image_ce_against_the_reference(tmp_path):
+    """The CE test uses the tag vocabulary of the configs' ClinicalTagMetric
+    and the per-image abnormal F1 of the generated reports."""
+    from rrgkit.apis.benchmark import BenchmarkRun, aggregate_benchmark
+    from rrgkit.datasets.tags import DEFAULT_LEXICON, TagVocabulary
+    from rrgkit.utils.fileio import atomic_write_json
+    tags = ['ground-glass opacity', 'nodule', 'thorax symmetrical']
+    vocab = TagVocabulary('english', tags[:2], tags[2:], dict.fromkeys(
+        tags, 1), lexicon_sha256=DEFAULT_LEXICON.fingerprint())
+    vocab.save(tmp_path / 'tags.json')
+    config = tmp_path / 'ce_config.py'
+    config.write_text(
+        'from rrgkit.evaluation import ClinicalTagMetric, ReportMetric\n'
+        "test_evaluator = [dict(type=ReportMetric), dict(\n"
+        f"    type=ClinicalTagMetric, tags_file={str(tmp_path)!r} + "
+        "'/tags.json')]\n")
+    refs = {'a': 'ground glass shadow .', 'b': 'a nodule .',
+            'c': 'the thorax was symmetrical .'}
+    outputs = {
+        # abnormal F1 per image: a 0, b 0, c 1 (nothing abnormal, agreed)
+        'ref': dict.fromkeys(refs, 'the thorax was symmetrical .'),
+        # a 1, b 0 (ground glass for a nodule), c 1
+        'good': dict(refs, b='ground glass shadow .'),
+    }
+    runs = []
+    for name, generated in outputs.items():
+        run = BenchmarkRun(name, 0, str(tmp_path / f'{name}.json'),
+                           str(tmp_path / f'{name}_reports.json'))
+        write_record(make_record(dict(
+            config=str(config), checkpoint=None, split='test',
+            metrics={'report/CIDEr-D': 0.5}, signature=dict(
+                eval_tokenizer='whitespace', num_images=3)), []), run.record)
+        atomic_write_json([dict(id=i, generated=generated[i], reference=r)
+                           for i, r in refs.items()], run.reports)
+        runs.append(run)
+    spec = dict(name='b', split='test', reference='ref')
+    summary = aggregate_benchmark(spec, runs)
+    good = summary['methods']['good']
+    assert good['ce_test'] == dict(metric='CE/abnormal/F1', reference='ref',
+                                   diff=pytest.approx(1 / 3), p=1.0)
+    assert good['test']['metric'] == 'CIDEr-D'
+    assert 'ce_test' not in summary['methods']['ref']
+    # Without a CE test (or a config that scores CE): no ce_test entry.
+    summary = aggregate_benchmark(spec, runs, ce_test_metric=None)
+    assert 'ce_test' not in summary['methods']['good']

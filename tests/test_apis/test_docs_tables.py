@@ -139,3 +139,43 @@ def test_render_summary_table(tmp_path):
     assert lines[2] == '| SAT | 1 | 1.500 ± 0.000 |'
     assert lines[3] == '| R2Gen | not run yet | |'
     assert 'randomization' not in lines[5]
+
+
+def test_summary_table_with_ce_columns_and_test(tmp_path):
+    """CE columns: '–' for results recorded before CE; the CE test's
+    p-value column appears when the summary has one."""
+    from rrgkit.apis.docs_tables import render_summary_table
+    cider, ce = 'report/CIDEr-D', 'CE/abnormal/micro_F1'
+    summary = dict(
+        name='b', split='test', reference='nic',
+        signature=dict(split='test', num_images=5, eval_tokenizer='ptb'),
+        methods=dict(
+            old=dict(seeds=[0], mean={cider: 1.0}, std={cider: 0.0},
+                     distinct_2=0.5, most_frequent_share=None,
+                     test=dict(p=0.5)),
+            nic=dict(seeds=[0, 1], mean={cider: 1.0, ce: 0.5},
+                     std={cider: 0.25, ce: 0.125}, distinct_2=0.5,
+                     most_frequent_share=0.1),
+            sat=dict(seeds=[0], mean={cider: 1.5, ce: 0.75},
+                     std={cider: 0.0, ce: 0.0}, distinct_2=0.75,
+                     most_frequent_share=None, test=dict(p=0.0125),
+                     ce_test=dict(p=0.25))))
+    (tmp_path / 's.json').write_text(json.dumps(summary))
+    spec = dict(name='b', doc='d.md', summary='s.json',
+                columns=[['CIDEr-D', cider], ['CE F1', ce]],
+                rows=[['Old', 'old'], ['NIC', 'nic'], ['SAT', 'sat']])
+    lines = render_summary_table(spec, str(tmp_path)).splitlines()
+    assert lines[0] == ('| Method | Seeds | CIDEr-D | CE F1 | distinct-2 | '
+                        'most-frequent share | p vs nic | p CE vs nic |')
+    assert lines[2] == ('| Old | 1 | 1.000 ± 0.000 | – | 0.500 | – | 0.500 '
+                        '| – |')
+    assert lines[3] == ('| NIC | 2 | 1.000 ± 0.250 | 0.500 ± 0.125 | 0.500 '
+                        '| 0.10 | – | – |')
+    assert lines[4] == ('| SAT | 1 | 1.500 ± 0.000 | 0.750 ± 0.000 | 0.750 '
+                        '| – | 0.013 | 0.250 |')
+    assert 'p CE: the same test' in lines[6]
+    # Without a CE test in the summary the table keeps its old columns.
+    del summary['methods']['sat']['ce_test']
+    (tmp_path / 's.json').write_text(json.dumps(summary))
+    lines = render_summary_table(spec, str(tmp_path)).splitlines()
+    assert lines[0].endswith('| p vs nic |') and 'p CE' not in lines[6]

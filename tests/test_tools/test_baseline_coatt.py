@@ -68,7 +68,7 @@ def test_covctr_config_mirrors_nic_with_mined_tags():
         assert ours == theirs, split
     assert cfg.train_dataloader.dataset.pipeline[1]['scale'] == (128, 128)
     assert [e['type'].__name__ for e in cfg.val_evaluator] == [
-        'ReportMetric', 'TagAUCMetric']
+        'ReportMetric', 'ClinicalTagMetric', 'TagAUCMetric']
     assert cfg.test_evaluator == cfg.val_evaluator
     # The longest English training report is one sentence of 117 tokens.
     assert cfg.model.max_sentence_len >= 117

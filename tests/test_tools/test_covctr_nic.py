@@ -62,6 +62,9 @@ def test_nic_covctr_trains_and_tests(language, covctr_root, tmp_path,
     with open(osp.join(osp.dirname(reports[0]), 'metrics.json')) as f:
         summary = json.load(f)
     assert set(summary['metrics']) >= {'report/BLEU-4', 'report/METEOR',
-                                       'report/CIDEr-D'}
+                                       'report/CIDEr-D',
+                                       'CE/abnormal/micro_F1',
+                                       'CE/all/macro_F1', 'CE/DCA/accuracy'}
+    assert summary['metrics']['CE/num_samples'] == 8
     expected = 'ptb' if language == 'en' else 'char'
     assert summary['signature']['eval_tokenizer'] == expected

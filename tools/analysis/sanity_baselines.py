@@ -10,9 +10,11 @@ config's tokenizer (vocabulary from its training corpus) and scored with
 the evaluation tokenization of its ``ReportMetric``. With ``--record-dir``
 writes ``most_frequent.json`` and ``nearest_neighbour.json`` result records
 for tools/gen_docs_tables.py, and their generated reports
-(``<name>_reports.json``: id, generated, reference). When the config's
-evaluator has a ``DiagnosticAccuracyMetric`` (MDNet configs), the
-baselines' DCA is scored too: the conclusion read from the copied report.
+(``<name>_reports.json``: id, generated, reference). The config's metrics
+that score text alone are run on the copied reports too: the
+``ClinicalTagMetric`` of the COV-CTR configs (clinical efficacy, ``CE/...``,
+with the conclusion accuracy read from the text, ``CE/DCA/...``) and the
+``DiagnosticAccuracyMetric`` of the MDNet configs (``dca/...``).
 """
 import argparse
 import json
@@ -50,16 +52,23 @@ def _metric_cfgs(cfg, split):
     return evaluator if isinstance(evaluator, list) else [evaluator]
 
 
-def _dca_scores(cfg, split, records, samples):
-    """DCA of a baseline's reports with the config's DCA metric(s)."""
+_TEXT_METRICS = ('DiagnosticAccuracyMetric', 'ClinicalTagMetric')
+
+
+def _text_metric_scores(cfg, split, records, samples):
+    """DCA and CE of a baseline's reports with the config's metrics."""
     scores = {}
     for metric_cfg in _metric_cfgs(cfg, split):
-        if 'DiagnosticAccuracyMetric' not in str(metric_cfg.get('type')):
+        if not any(name in str(metric_cfg.get('type'))
+                   for name in _TEXT_METRICS):
             continue
         metric = METRICS.build(dict(metric_cfg))
         metric.process(None, [
             dict(img_id=r['id'], pred_report=r['generated'],
-                 gt_label=s.gt_label) for r, s in zip(records, samples)])
+                 gt_reports=r['reference'] if isinstance(
+                     r['reference'], list) else [r['reference']],
+                 **({'gt_label': s.gt_label} if 'gt_label' in s else {}))
+            for r, s in zip(records, samples)])
         scores.update(metric.evaluate(len(records)))
     return scores
 
@@ -86,8 +95,8 @@ def main(argv=None):
         [s.get('img_id', i) for i, s in enumerate(eval_samples)],
         eval_tokenizer=_eval_tokenizer(cfg, args.split))
     for result in results.values():
-        result['metrics'].update(_dca_scores(cfg, args.split,
-                                             result['records'], eval_samples))
+        result['metrics'].update(_text_metric_scores(
+            cfg, args.split, result['records'], eval_samples))
     argv_used = ['python', 'tools/analysis/sanity_baselines.py'] + list(
         argv if argv is not None else sys.argv[1:])
     for name, result in results.items():

@@ -24,13 +24,10 @@ from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from rrgkit.datasets import AnnotationError  # noqa: E402
 from rrgkit.datasets.tags import (Lexicon, TagVocabulary,  # noqa: E402
                                   TagVocabularyError, extract_tags,
-                                  file_sha256, mine_tag_vocabulary,
-                                  normalize_language, read_annotation,
-                                  reports_by_id, split_image_ids,
-                                  split_sha256, unmatched_clauses)
+                                  mine_annotation_vocabulary,
+                                  normalize_language, unmatched_clauses)
 from rrgkit.utils.setup_env import run_cli  # noqa: E402
 
 
@@ -155,29 +152,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     except ValueError as err:
         raise TagVocabularyError(f'--language: {err}') from None
     lexicon = load_lexicon(args.lexicon)
-    ann = read_annotation(args.annotation)
     resplit = None if args.resplit_seed is None else dict(
         seed=args.resplit_seed, ratios=tuple(args.resplit_ratios))
-    split_ids = split_image_ids(ann, resplit)
-    if 'train' not in split_ids:
-        raise TagVocabularyError(
-            f'Annotation {args.annotation!r} has no "train" split (splits: '
-            f'{sorted(split_ids)}); use --resplit-seed to make one.')
-    try:
-        reports = reports_by_id(ann, language, args.language_key or None,
-                                args.report_key)
-    except AnnotationError as err:
-        raise AnnotationError(f'{args.annotation}: {err} (--language / '
-                              '--language-key / --report-key)') from None
-    ann_sha, split_sha = file_sha256(args.annotation), split_sha256(split_ids)
-    check_overwrite(args.out, language, ann_sha, split_sha, args.force)
-
+    vocab, reports, split_ids = mine_annotation_vocabulary(
+        args.annotation, language, args.min_count, lexicon, resplit,
+        args.language_key or None, args.report_key)
+    check_overwrite(args.out, language, vocab.source_ann_sha256,
+                    vocab.split_sha256, args.force)
     train = [reports.get(i, '') for i in split_ids['train']]
-    vocab = mine_tag_vocabulary(
-        train, language, args.min_count, lexicon,
-        source_ann_sha256=ann_sha, split_sha256=split_sha,
-        split=dict(resplit=None if resplit is None else
-                   dict(seed=resplit['seed'], ratios=list(resplit['ratios']))))
     known = set(vocab.tags)
     labels = {}
     console = Console()

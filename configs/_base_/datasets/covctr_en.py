@@ -6,7 +6,7 @@ from mmcv.transforms import Resize
 from mmengine.dataset import DefaultSampler
 
 from rrgkit.datasets import LoadReportImage, PackReportInputs, ReportDataset
-from rrgkit.evaluation import ReportMetric
+from rrgkit.evaluation import ClinicalTagMetric, ReportMetric
 
 data_root = 'data/covctr'
 image_size = 224
@@ -49,5 +49,16 @@ test_dataloader = dict(
     sampler=dict(type=DefaultSampler, shuffle=False),
     dataset=dict(**covctr, split='test', pipeline=test_pipeline))
 
-val_evaluator = dict(type=ReportMetric, eval_tokenizer='ptb')
+# Clinical efficacy (docs/clinical_efficacy.md): mined tags of the generated
+# vs the reference report, plus the COVID conclusion read from the text.
+# Without the mined tag file it mines the same vocabulary from the training
+# reports of data_root/ann_file.
+clinical_efficacy = dict(
+    type=ClinicalTagMetric,
+    tags_file='data/covctr_tags_en.json',
+    data_root=data_root,
+    ann_file='annotation.json',
+    language='english')
+val_evaluator = [dict(type=ReportMetric, eval_tokenizer='ptb'),
+                 clinical_efficacy]
 test_evaluator = val_evaluator

@@ -10,5 +10,9 @@ with read_base():
 
 for _loader in (train_dataloader, val_dataloader, test_dataloader):
     _loader['dataset']['language'] = 'chinese'
-val_evaluator = dict(type=ReportMetric, eval_tokenizer='char')
+clinical_efficacy = dict(clinical_efficacy,
+                         tags_file='data/covctr_tags_zh.json',
+                         language='chinese')
+val_evaluator = [dict(type=ReportMetric, eval_tokenizer='char'),
+                 clinical_efficacy]
 test_evaluator = val_evaluator

@@ -13,5 +13,5 @@ tags_file = 'data/covctr_tags_zh.json'
 num_tags = 63  # the tags in tags_file (63 mined from the Chinese train split)
 for _loader in (train_dataloader, val_dataloader, test_dataloader):
     _loader['dataset']['tags_file'] = tags_file
-val_evaluator = [val_evaluator, dict(type=TagAUCMetric)]
+val_evaluator = [*val_evaluator, dict(type=TagAUCMetric)]
 test_evaluator = val_evaluator

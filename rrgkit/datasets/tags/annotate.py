@@ -9,17 +9,21 @@ import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import (Dict, Iterable, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 
 from ..errors import AnnotationError, format_problems
-from .miner import TagVocabularyError, load_tag_file, write_json_atomic
+from .lexicon import Lexicon
+from .miner import (TagVocabulary, TagVocabularyError, load_tag_file,
+                    mine_tag_vocabulary, write_json_atomic)
 from .negation import normalize_language
 
 __all__ = [
     'file_sha256', 'split_sha256', 'read_annotation', 'resplit_ids',
-    'split_image_ids', 'reports_by_id', 'add_tags_to_annotation'
+    'split_image_ids', 'reports_by_id', 'mine_annotation_vocabulary',
+    'add_tags_to_annotation'
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -195,6 +199,65 @@ def reports_by_id(ann: Mapping[str, list],
             f'{sorted(map(str, found))}. Pick the language among these, or '
             'name the field that holds it (language_key).')
     return out
+
+
+def mine_annotation_vocabulary(
+    ann_path: PathLike,
+    language: str,
+    min_count: int = 3,
+    lexicon: Optional[Lexicon] = None,
+    resplit: Optional[dict] = None,
+    language_key: Optional[str] = 'label1',
+    report_key: str = 'report'
+) -> Tuple[TagVocabulary, Dict[str, str], Dict[str, List[str]]]:
+    """Mine the vocabulary of an annotation's training reports.
+
+    What ``tools/dataset_converters/mine_tags.py`` writes (before labelling
+    the images), with the annotation and split fingerprints recorded.
+
+    Args:
+        ann_path (str | PathLike): An R2Gen-style annotation.
+        language (str): 'english' or 'chinese' (or 'en' / 'zh').
+        min_count (int): See :func:`~.miner.mine_tag_vocabulary`.
+            Defaults to 3.
+        lexicon (Lexicon, optional): Defaults to the default lexicon.
+        resplit (dict, optional): ``dict(seed=0, ratios=(0.7, 0.1, 0.2))``
+            re-splits the ids (:func:`split_image_ids`). Defaults to None.
+        language_key (str, optional): See :func:`reports_by_id`. Defaults
+            to 'label1'.
+        report_key (str): See :func:`reports_by_id`. Defaults to 'report'.
+
+    Returns:
+        tuple: The vocabulary, ``{id: report}`` in ``language`` and
+        ``{split: ids}``.
+
+    Raises:
+        AnnotationError: A missing or malformed annotation, no record in
+            ``language``, or no train split.
+    """
+    ann = read_annotation(ann_path)
+    split_ids = split_image_ids(ann, resplit)
+    if 'train' not in split_ids:
+        raise TagVocabularyError(
+            f'Annotation {str(ann_path)!r} has no "train" split (splits: '
+            f'{sorted(split_ids)}); re-split it (mine_tags.py '
+            '--resplit-seed).')
+    try:
+        reports = reports_by_id(ann, language, language_key, report_key)
+    except AnnotationError as err:
+        raise AnnotationError(
+            f'{ann_path}: {err} (check the language, language_key and '
+            'report_key; mine_tags.py: --language / --language-key / '
+            '--report-key)') from None
+    vocab = mine_tag_vocabulary(
+        [reports.get(i, '') for i in split_ids['train']], language,
+        min_count, lexicon,
+        source_ann_sha256=file_sha256(ann_path),
+        split_sha256=split_sha256(split_ids),
+        split=dict(resplit=None if resplit is None else dict(
+            seed=resplit.get('seed', 0),
+            ratios=list(resplit.get('ratios', (0.7, 0.1, 0.2))))))
+    return vocab, reports, split_ids
 
 
 def add_tags_to_annotation(ann_path: PathLike,

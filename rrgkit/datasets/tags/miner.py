@@ -18,8 +18,8 @@ from typing import Iterable, List, Optional, Set, Tuple
 
 from .default_lexicon import DEFAULT_LEXICON
 from .lexicon import Lexicon
-from .negation import (find_negations, is_negated, normalize_language,
-                       split_clauses)
+from .negation import (clip_scopes, find_negations, is_negated,
+                       normalize_language, split_clauses)
 # The vocabulary and its file I/O are re-exported: annotate.py and external
 # code import them from here.
 from .vocabulary import (MINER_VERSION, TagVocabulary, TagVocabularyError,
@@ -58,13 +58,18 @@ def _category(lexicon: Lexicon, tag: Optional[str]) -> Optional[str]:
 
 def find_mentions(report: str,
                   language: str,
-                  lexicon: Optional[Lexicon] = None) -> List[Mention]:
+                  lexicon: Optional[Lexicon] = None,
+                  negation_window: Optional[int] = None) -> List[Mention]:
     """Every lexicon match of a report, with negation and location rules.
 
     Args:
         report (str): The report.
         language (str): 'english' or 'chinese' (or 'en' / 'zh').
         lexicon (Lexicon, optional): Defaults to :data:`DEFAULT_LEXICON`.
+        negation_window (int, optional): Cap negation scopes at this many
+            words (characters for Chinese), see
+            :func:`~.negation.clip_scopes`; for text without commas, such
+            as cleaned model output. Defaults to None (clause-long scopes).
 
     Returns:
         list[Mention]: In clause order.
@@ -73,7 +78,8 @@ def find_mentions(report: str,
     language = normalize_language(language)
     raw = []
     for clause in split_clauses(report, language):
-        cues = find_negations(clause.text, language)
+        cues = clip_scopes(find_negations(clause.text, language),
+                           clause.text, negation_window, language)
         for term, regex in lexicon.patterns(language):
             for match in regex.finditer(clause.text):
                 negated = is_negated(match.span(), cues)
@@ -102,18 +108,22 @@ def find_mentions(report: str,
 
 def extract_tags(report: str,
                  language: str,
-                 lexicon: Optional[Lexicon] = None) -> Set[str]:
+                 lexicon: Optional[Lexicon] = None,
+                 negation_window: Optional[int] = None) -> Set[str]:
     """All lexicon tags of a report (not limited to a vocabulary).
 
     Args:
         report (str): The report.
         language (str): 'english' or 'chinese' (or 'en' / 'zh').
         lexicon (Lexicon, optional): Defaults to :data:`DEFAULT_LEXICON`.
+        negation_window (int, optional): See :func:`find_mentions`.
+            Defaults to None.
 
     Returns:
         set[str]: The tags.
     """
-    return {m.tag for m in find_mentions(report, language, lexicon) if m.tag}
+    return {m.tag for m in find_mentions(report, language, lexicon,
+                                         negation_window) if m.tag}
 
 
 def _check_reports(reports: Iterable[str]) -> List[str]:
@@ -209,7 +219,8 @@ def mine_tag_vocabulary(reports: Iterable[str],
 def label_report(report: str,
                  vocab: TagVocabulary,
                  language: Optional[str] = None,
-                 lexicon: Optional[Lexicon] = None) -> Set[str]:
+                 lexicon: Optional[Lexicon] = None,
+                 negation_window: Optional[int] = None) -> Set[str]:
     """The vocabulary's tags found in one report.
 
     Args:
@@ -219,6 +230,8 @@ def label_report(report: str,
             to ``vocab.language``.
         lexicon (Lexicon, optional): Must be the lexicon the vocabulary was
             mined with. Defaults to :data:`DEFAULT_LEXICON`.
+        negation_window (int, optional): See :func:`find_mentions`.
+            Defaults to None.
 
     Returns:
         set[str]: The tags.
@@ -235,4 +248,5 @@ def label_report(report: str,
             'The vocabulary was mined with a different lexicon (lexicon_sha256'
             f' {vocab.lexicon_sha256[:12]}... vs {lexicon.fingerprint()[:12]}'
             '...). Pass that lexicon, or mine the vocabulary again.')
-    return extract_tags(report, language, lexicon) & set(vocab.tags)
+    return extract_tags(report, language, lexicon,
+                        negation_window) & set(vocab.tags)

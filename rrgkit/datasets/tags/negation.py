@@ -40,6 +40,8 @@ declarative sentences of radiology findings:
    ``伴``, ``伴有``, ``另见``, ``并见``. So in "no enlarged lymph nodes in
    the mediastinum and small nodules in the lower lobe" the nodules are
    affirmed. The price: "no X and Y" affirms Y (never seen in COV-CTR).
+   Optionally (:func:`clip_scopes`) a scope is capped at a number of words
+   (characters for Chinese), for text that lost its clause punctuation.
 5. **A match is negated** when its span *overlaps* a scope
    (:func:`is_negated`). Overlap rather than containment lets one pattern
    span its own cue: "肺门不大" and "the hilum was not large" are the
@@ -48,11 +50,12 @@ declarative sentences of radiology findings:
 """
 import re
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 __all__ = [
     'LANGUAGES', 'Clause', 'NegationCue', 'normalize_language',
-    'normalize_text', 'split_clauses', 'find_negations', 'is_negated'
+    'normalize_text', 'split_clauses', 'find_negations', 'clip_scopes',
+    'is_negated'
 ]
 
 LANGUAGES = ('english', 'chinese')
@@ -236,6 +239,55 @@ def find_negations(clause: str, language: str) -> List[NegationCue]:
             NegationCue(match.group(), match.start(), match.end(),
                         (begin, match.start()), 'backward'))
     return sorted(cues, key=lambda c: (c.start, c.direction))
+
+
+def clip_scopes(cues: Sequence[NegationCue], clause: str,
+                window: Optional[int], language: str) -> List[NegationCue]:
+    """Cap each cue's scope at ``window`` words (characters for Chinese).
+
+    Text cleaned of its commas (model output) can hold a whole report in
+    one clause, where a clause-long scope would negate everything after a
+    "no"; NegEx caps scopes at about 5 words for the same reason.
+
+    Args:
+        cues (Sequence[NegationCue]): From :func:`find_negations`.
+        clause (str): The clause they were found in.
+        window (int, optional): Largest scope; None keeps the scopes.
+        language (str): 'english' or 'chinese' (or an alias).
+
+    Returns:
+        list[NegationCue]: The cues with clipped scopes.
+    """
+    if window is None:
+        return list(cues)
+    if int(window) < 1:
+        raise ValueError(f'A negation window must be >= 1 or None, got '
+                         f'{window}')
+    chinese = normalize_language(language) == 'chinese'
+    clipped = []
+    for cue in cues:
+        start, end = cue.scope
+        if cue.direction == 'forward':
+            end = min(end, _offset_after(clause, start, window, chinese))
+        else:
+            start = max(start, _offset_before(clause, end, window, chinese))
+        clipped.append(NegationCue(cue.cue, cue.start, cue.end,
+                                   (start, end), cue.direction))
+    return clipped
+
+
+def _offset_after(clause: str, start: int, n: int, chinese: bool) -> int:
+    if chinese:
+        return start + n
+    words = list(re.finditer(r'\S+', clause[start:]))
+    return len(clause) if len(words) <= n else start + words[n - 1].end()
+
+
+def _offset_before(clause: str, end: int, n: int, chinese: bool) -> int:
+    if chinese:
+        return max(0, end - n)
+    words = list(re.finditer(r'\S+', clause[:end]))
+    return 0 if len(words) <= n else words[-n].start()
 
 
 def is_negated(span: Tuple[int, int], cues: Sequence[NegationCue]) -> bool:

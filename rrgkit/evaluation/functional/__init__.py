@@ -1,4 +1,9 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .clinical import (CE_GROUPS, CE_ITEM_KEYS, CE_SCORE_KEYS,
+                       DEFAULT_NEGATION_WINDOW, ce_item_scores, ce_scores,
+                       compute_ce_scores, compute_ce_scores_per_item,
+                       compute_ce_scores_with_items, label_texts,
+                       load_ce_vocabulary, resolve_negation_window, tag_prf)
 from .conclusion import (CONCLUSION_PRESETS, COVCTR_CLASS_NAMES,
                          COVCTR_CONCLUSIONS, UNDETERMINED, ConclusionExtractor,
                          ConclusionMatch, build_conclusion_extractor,
@@ -14,6 +19,10 @@ from .text_tokenize import (EVAL_TOKENIZERS, JavaNotFoundError,
                             tokenize_for_eval)
 
 __all__ = [
+    'CE_GROUPS', 'CE_SCORE_KEYS', 'CE_ITEM_KEYS', 'DEFAULT_NEGATION_WINDOW',
+    'load_ce_vocabulary', 'resolve_negation_window', 'label_texts',
+    'tag_prf', 'ce_scores', 'ce_item_scores', 'compute_ce_scores',
+    'compute_ce_scores_per_item', 'compute_ce_scores_with_items',
     'NLG_METRICS', 'NLG_SCORE_KEYS', 'compute_nlg_scores',
     'compute_nlg_scores_per_item', 'compute_nlg_scores_with_items',
     'normalize_nlg_metrics', 'EVAL_TOKENIZERS', 'JavaNotFoundError',

@@ -59,8 +59,9 @@ from typing import (Any, Dict, List, Mapping, Optional, Sequence, Tuple,
 
 import numpy as np
 
-from rrgkit.datasets.tags.negation import (find_negations, is_negated,
-                                           normalize_language, split_clauses)
+from rrgkit.datasets.tags.negation import (clip_scopes, find_negations,
+                                           is_negated, normalize_language,
+                                           split_clauses)
 from .conclusion_presets import (CONCLUSION_PRESETS, COVCTR_CLASS_NAMES,
                                  COVCTR_CONCLUSIONS)
 
@@ -302,23 +303,8 @@ class ConclusionExtractor:
         return None
 
     def _cues(self, clause: str) -> list:
-        cues = find_negations(clause, self.language)
-        if self.negation_window is None:
-            return cues
-        clipped = []
-        for cue in cues:
-            start, end = cue.scope
-            if cue.direction == 'forward':
-                end = min(end, _offset_after(clause, start,
-                                             self.negation_window,
-                                             self.language))
-            else:
-                start = max(start, _offset_before(clause, end,
-                                                  self.negation_window,
-                                                  self.language))
-            clipped.append(type(cue)(cue.cue, cue.start, cue.end,
-                                     (start, end), cue.direction))
-        return clipped
+        return clip_scopes(find_negations(clause, self.language), clause,
+                           self.negation_window, self.language)
 
     def _parse_rule(self, index: int, rule: Any):
         where = f'rules[{index}]'
@@ -350,20 +336,6 @@ def _check_label(label: Any, where: str) -> int:
         raise ValueError(f'{where}: class index must be an int >= 0 '
                          f'(-1 is reserved for undetermined), got {label!r}')
     return int(label)
-
-
-def _offset_after(clause: str, start: int, n: int, language: str) -> int:
-    if language == 'chinese':
-        return start + n
-    words = list(re.finditer(r'\S+', clause[start:]))
-    return len(clause) if len(words) <= n else start + words[n - 1].end()
-
-
-def _offset_before(clause: str, end: int, n: int, language: str) -> int:
-    if language == 'chinese':
-        return max(0, end - n)
-    words = list(re.finditer(r'\S+', clause[:end]))
-    return 0 if len(words) <= n else words[-n].start()
 
 
 def build_conclusion_extractor(

@@ -1,4 +1,5 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .clinical_tag_metric import ClinicalTagMetric
 from .dca_metric import DiagnosticAccuracyMetric, aggregate_runs, mean_std
 from .region_iou_metric import RegionIoUMetric
 from .report_metric import ReportMetric
@@ -6,5 +7,6 @@ from .tag_auc import TagAUCMetric
 
 __all__ = [
     'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric',
-    'DiagnosticAccuracyMetric', 'mean_std', 'aggregate_runs'
+    'DiagnosticAccuracyMetric', 'ClinicalTagMetric', 'mean_std',
+    'aggregate_runs'
 ]

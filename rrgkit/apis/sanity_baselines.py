@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from rrgkit.engine.hooks.reference_baseline_hook import most_frequent_report
 from rrgkit.evaluation.functional import compute_nlg_scores
+from rrgkit.models.utils.memory_bank import top_k_similar
 
 __all__ = ['thumbnail_features', 'nearest_neighbour_indices',
            'sanity_baseline_scores']
@@ -60,8 +61,7 @@ def nearest_neighbour_indices(train: torch.Tensor,
 
     Ties go to the lower training index.
     """
-    # torch.argmax returns the first maximal index.
-    return (query @ train.T).argmax(1)
+    return top_k_similar(query, train, 1)[1][:, 0]
 
 
 def sanity_baseline_scores(train_reports: Sequence[str],

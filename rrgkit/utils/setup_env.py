@@ -159,11 +159,12 @@ def _user_errors() -> tuple:
     from rrgkit.engine.hooks import NonFiniteLossError
     from rrgkit.models.tokenizers import VocabularyMismatchError
     from rrgkit.models.utils.decoding import DecodingConfigError
+    from rrgkit.models.utils.memory_bank import RetrievalBankError
     from rrgkit.utils.checkpoint import CheckpointError
     from rrgkit.utils.config_check import UnknownComponentError
     return (DatasetError, CheckpointError, UnknownComponentError,
             VocabularyMismatchError, NonFiniteLossError, FileNotFoundError,
-            DecodingConfigError)
+            DecodingConfigError, RetrievalBankError)
 
 
 def user_message(err: BaseException) -> str:

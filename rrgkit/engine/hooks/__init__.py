@@ -8,9 +8,12 @@ from .progress_hook import RichProgressHook
 from .reference_baseline_hook import MostFrequentReportHook
 from .report_visualization_hook import ReportVisualizationHook
 from .resume_state_hook import ResumeStateHook
+from .retrieval_bank_hook import (RetrievalBankHook, refresh_retrieval_bank,
+                                  retrieval_encoder)
 
 __all__ = [
     'AtomicCheckpointHook', 'BetaScheduleHook', 'ChannelsLastHook',
     'CheckpointGuardHook', 'FiniteLossHook', 'MostFrequentReportHook', 'NonFiniteLossError',
-    'ReportVisualizationHook', 'ResumeStateHook', 'RichProgressHook'
+    'ReportVisualizationHook', 'ResumeStateHook', 'RetrievalBankHook',
+    'RichProgressHook', 'refresh_retrieval_bank', 'retrieval_encoder'
 ]

@@ -23,7 +23,8 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from rrgkit.models.utils.visual_features import VisualFeatures
+from rrgkit.models.utils.visual_features import (VisualFeatures,
+                                                 masked_token_mean, token_mask)
 from rrgkit.registry import MODELS
 
 __all__ = ['AttentionLSTMDecoder']
@@ -35,6 +36,9 @@ ATTENTIONS = ('soft', 'aas')
 @MODELS.register_module()
 class AttentionLSTMDecoder(nn.Module):
     """An LSTM language model attending over ``visual.tokens``.
+
+    Tokens that ``visual.extras['token_mask']`` marks False (padding) get
+    no attention and are left out of the mean that starts the LSTM.
 
     Args:
         vocab_size (int): Number of tokens (set by the generator).
@@ -114,6 +118,9 @@ class AttentionLSTMDecoder(nn.Module):
         """Per-sequence tensors that stay fixed while decoding."""
         tokens = visual.tokens
         state = dict(tokens=tokens)
+        mask = token_mask(visual)
+        if mask is not None:
+            state['mask'] = mask
         if self.attention == 'soft':
             state['keys'] = self.attn_feat(tokens)
         else:
@@ -143,6 +150,8 @@ class AttentionLSTMDecoder(nn.Module):
         else:
             scores = self.attn_score(
                 torch.tanh(self.attn_hidden(h) + state['keys']))
+        if 'mask' in state:
+            scores = scores.masked_fill(~state['mask'], float('-inf'))
         alpha = scores.softmax(-1)
         context = torch.bmm(alpha.unsqueeze(1), state['tokens']).squeeze(1)
         return alpha, context
@@ -171,7 +180,7 @@ class AttentionLSTMDecoder(nn.Module):
                 required when ``num_tasks > 0``.
         """
         state = self._prepare(visual)
-        mean = visual.tokens.mean(1)
+        mean = masked_token_mean(visual)
         state.update(h=torch.tanh(self.init_h(mean)),
                      c=torch.tanh(self.init_c(mean)))
         state = self._advance(self.image_embed(visual.global_feat), state)

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from rrgkit.models.utils.glove import load_word_vectors
-from rrgkit.models.utils.visual_features import VisualFeatures
+from rrgkit.models.utils.visual_features import VisualFeatures, token_mask
 from rrgkit.registry import MODELS
 from .transformer_layers import TransformerDecoderLayer
 
@@ -27,10 +27,11 @@ class GPTDecoder(nn.Module):
     The natural-language decoder of ASGK (Li et al., eq. 6-8): ``num_layers``
     blocks of masked multi-head self-attention over the words, multi-head
     attention to the memory ``visual.tokens`` (``(B, M, in_channels)``,
-    e.g. the tag graph's nodes, projected to ``d_model`` and layer-normed)
-    and a position-wise feed-forward network. Words get learned position
-    embeddings and the output projection shares its weight with the word
-    embedding (weight tying, no output bias).
+    e.g. the tag graph's nodes, projected to ``d_model`` and layer-normed;
+    memory tokens that ``visual.extras['token_mask']`` marks False are
+    skipped) and a position-wise feed-forward network. Words get learned
+    position embeddings and the output projection shares its weight with the
+    word embedding (weight tying, no output bias).
 
     Normalisation: ``norm_first=True`` (default) is pre-LN as in GPT-2, with
     a final LayerNorm before the output; ``norm_first=False`` is the
@@ -187,6 +188,9 @@ class GPTDecoder(nn.Module):
                 'positions; raise model.decoder.max_len to at least the '
                 "generator's max_len.")
         memory_kv = self._memory_kv(self._memory(visual))
+        memory_mask = token_mask(visual)
+        if memory_mask is not None:
+            memory_mask = memory_mask[:, None, None, :]  # (B, 1, 1, M)
         device = input_ids.device
         positions = torch.arange(T, device=device)
         x = self._embed(input_ids, positions)
@@ -195,7 +199,7 @@ class GPTDecoder(nn.Module):
         keep = (input_ids != self.pad_id)[:, None, :] | eye
         mask = (causal & keep).unsqueeze(1)  # (B, 1, T, T)
         for layer, kv in zip(self.layers, memory_kv):
-            x, _ = layer(x, kv, mask)
+            x, _ = layer(x, kv, mask, memory_mask=memory_mask)
         return self._logits(x)
 
     # ----------------------------------------------------------- decoding
@@ -208,7 +212,8 @@ class GPTDecoder(nn.Module):
             cached words are padding, and per layer ``l``:
             ``cross_k.l``/``cross_v.l`` ``(B, heads, M, head_dims)`` the
             memory's keys/values and ``self_k.l``/``self_v.l``
-            ``(B, heads, 0, head_dims)`` the empty self-attention cache.
+            ``(B, heads, 0, head_dims)`` the empty self-attention cache;
+            ``memory_mask`` ``(B, M)`` when the memory has a token mask.
         """
         memory = self._memory(visual)
         B = memory.shape[0]
@@ -216,6 +221,8 @@ class GPTDecoder(nn.Module):
             memory=memory,
             pos=torch.zeros(B, dtype=torch.long, device=memory.device),
             pad=torch.zeros(B, 0, dtype=torch.bool, device=memory.device))
+        if token_mask(visual) is not None:
+            state['memory_mask'] = token_mask(visual)
         empty = memory.new_zeros(B, self.num_heads, 0, self.head_dims)
         for i, (k, v) in enumerate(self._memory_kv(memory)):
             state[f'cross_k.{i}'], state[f'cross_v.{i}'] = k, v
@@ -247,10 +254,14 @@ class GPTDecoder(nn.Module):
         mask = keep[:, None, None, :]  # (B, 1, 1, past + 1)
         new_state = dict(memory=state['memory'], pos=state['pos'] + 1,
                          pad=pad)
+        memory_mask = state.get('memory_mask')
+        if memory_mask is not None:
+            new_state['memory_mask'] = memory_mask
+            memory_mask = memory_mask[:, None, None, :]
         for i, layer in enumerate(self.layers):
             cross = (state[f'cross_k.{i}'], state[f'cross_v.{i}'])
             past_kv = (state[f'self_k.{i}'], state[f'self_v.{i}'])
-            x, (k, v) = layer(x, cross, mask, past_kv)
+            x, (k, v) = layer(x, cross, mask, past_kv, memory_mask)
             new_state[f'cross_k.{i}'], new_state[f'cross_v.{i}'] = cross
             new_state[f'self_k.{i}'], new_state[f'self_v.{i}'] = k, v
         return self._logits(x[:, 0]).log_softmax(-1), new_state

@@ -142,7 +142,8 @@ class TransformerDecoderLayer(nn.Module):
                 x: torch.Tensor,
                 memory_kv: KeyValue,
                 self_mask: Optional[torch.Tensor],
-                past_kv: Optional[KeyValue] = None
+                past_kv: Optional[KeyValue] = None,
+                memory_mask: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, KeyValue]:
         """Run the block on new positions.
 
@@ -155,6 +156,10 @@ class TransformerDecoderLayer(nn.Module):
             past_kv (tuple, optional): Cached self-attention keys and values
                 of earlier positions, ``(B, heads, t, head_dims)`` each.
                 Defaults to None.
+            memory_mask (Tensor, optional): Boolean mask over the memory,
+                broadcastable to ``(B, heads, T, M)``, True where attending
+                is allowed (padding of the memory is False). Defaults to
+                None (all allowed).
 
         Returns:
             tuple: The output ``(B, T, embed_dims)`` and the self-attention
@@ -168,6 +173,7 @@ class TransformerDecoderLayer(nn.Module):
         x = self._out(x, self.self_attn.attend(h, key, value, self_mask),
                       self.norm1)
         h = self._in(x, self.norm2)
-        x = self._out(x, self.cross_attn.attend(h, *memory_kv), self.norm2)
+        x = self._out(x, self.cross_attn.attend(h, *memory_kv, memory_mask),
+                      self.norm2)
         x = self._out(x, self.ffn(self._in(x, self.norm3)), self.norm3)
         return x, (key, value)

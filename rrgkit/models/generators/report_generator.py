@@ -149,13 +149,27 @@ class ReportGenerator(BaseModel):
     # ------------------------------------------------------------------ build
     def _build_sized(self, cfg: Optional[ModuleCfg]):
         """Build a proposer or encoder, sizing ``in_channels`` from what
-        precedes it when the config leaves it out."""
+        precedes it, and ``vocab_size``/``pad_id`` (an encoder that embeds
+        words, e.g. ``RetrievalEncoder``) from the tokenizer, when the
+        config leaves them out."""
         if not isinstance(cfg, dict):
             return cfg
         cfg = dict(cfg)
-        if ('in_channels' in self._init_params(cfg['type'])
-                and cfg.get('in_channels') is None):
+        params = self._init_params(cfg['type'])
+        if 'in_channels' in params and cfg.get('in_channels') is None:
             cfg['in_channels'] = self._visual_channels()
+        if 'vocab_size' in params:
+            vocab_size = len(self.tokenizer)
+            if cfg.get('vocab_size') is None:
+                cfg['vocab_size'] = vocab_size
+            elif cfg['vocab_size'] != vocab_size:
+                raise ValueError(
+                    f'vocab_size={cfg["vocab_size"]} in the config of '
+                    f'{getattr(cfg["type"], "__name__", cfg["type"])} but '
+                    f'the tokenizer has {vocab_size} tokens; remove it so '
+                    'it follows the tokenizer.')
+        if 'pad_id' in params:
+            cfg.setdefault('pad_id', self.tokenizer.pad_id)
         return MODELS.build(cfg)
 
     def _build_decoder(self, decoder: ModuleCfg) -> nn.Module:

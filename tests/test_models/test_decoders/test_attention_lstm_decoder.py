@@ -39,6 +39,25 @@ def test_forward_matches_step_by_step_decoding(attention):
         assert torch.allclose(state['alpha'].sum(-1), torch.ones(2))
 
 
+def test_masked_tokens_get_no_attention_and_stay_out_of_the_mean():
+    dec = _decoder()
+    visual = _visual(cmap=False)
+    junk = torch.randn(2, 3, 6) * 10
+    mask = torch.tensor([[True] * 4 + [False] * 3] * 2)
+    padded = VisualFeatures(visual.global_feat,
+                            torch.cat([visual.tokens, junk], 1), None,
+                            dict(token_mask=mask))
+    ids = torch.tensor([[1, 4, 5, 6], [1, 7, 2, 0]])
+    logits, alphas = dec.forward_with_attention(padded, ids)
+    expected, expected_alphas = dec.forward_with_attention(visual, ids)
+    torch.testing.assert_close(logits, expected)
+    assert alphas.shape == (2, 4, 7)
+    assert alphas[..., 4:].abs().max() == 0
+    torch.testing.assert_close(alphas[..., :4], expected_alphas)
+    assert not torch.allclose(
+        dec(padded.replace(extras={}), ids), expected)
+
+
 def test_aas_attention_is_the_softmax_of_the_sharpened_scores():
     dec = _decoder(attention='aas', num_positions=4)
     with torch.no_grad():

@@ -122,6 +122,29 @@ def test_step_with_cache_equals_forward(norm_first):
     assert state['pos'].tolist() == [6, 6]
 
 
+def test_masked_memory_tokens_are_not_attended():
+    """``extras['token_mask']`` (a retrieval encoder's padding) hides memory
+    tokens in training and in cached decoding; beam search keeps it."""
+    dec = _decoder()
+    visual = _visual()
+    junk = torch.randn(2, 3, 6) * 10
+    mask = torch.tensor([[True] * 5 + [False] * 3] * 2)
+    padded = VisualFeatures(visual.global_feat,
+                            torch.cat([visual.tokens, junk], 1),
+                            extras=dict(token_mask=mask))
+    expected = dec(visual, IDS)
+    torch.testing.assert_close(dec(padded, IDS), expected)
+    unmasked = padded.replace(extras={})
+    assert not torch.allclose(dec(unmasked, IDS), expected)
+    state = dec.init_state(padded)
+    assert state['memory_mask'].tolist() == mask.tolist()
+    for t in range(IDS.shape[1]):
+        log_probs, state = dec.step(IDS[:, t], state)
+        torch.testing.assert_close(log_probs, expected[:, t].log_softmax(-1),
+                                   rtol=0, atol=1e-5)
+    assert 'memory_mask' in index_state(state, torch.tensor([1, 1]))
+
+
 def test_state_is_batch_first_and_reorderable():
     dec = _decoder()
     visual = _visual(batch=3)

@@ -10,11 +10,13 @@ from .functional import (ConclusionExtractor, compute_nlg_scores,
                          conclusion_recall_at_k, strip_conclusion,
                          tokenize_for_eval)
 from .metrics import (ClinicalTagMetric, DiagnosticAccuracyMetric,
+                      LabelAUCMetric,
                       RegionIoUMetric, ReportMetric, TagAUCMetric,
                       aggregate_runs, mean_std)
 
 __all__ = [
-    'ReportMetric', 'TagAUCMetric', 'RegionIoUMetric', 'compute_nlg_scores',
+    'ReportMetric', 'TagAUCMetric', 'LabelAUCMetric', 'RegionIoUMetric',
+    'compute_nlg_scores',
     'compute_nlg_scores_per_item', 'compute_nlg_scores_with_items',
     'tokenize_for_eval',
     'DiagnosticAccuracyMetric', 'ClinicalTagMetric', 'ConclusionExtractor',

@@ -15,6 +15,11 @@ so it has no parent and is not in ``ALL_REGISTRIES``. Dataset configs name a
 splitter by preset (``report_splitter=dict(preset='covctr_en')``) or give
 its arguments without ``type``; see :mod:`rrgkit.datasets.descriptions`.
 
+``REWARDS`` (sequence-level rewards for reinforcement fine-tuning, e.g.
+CIDEr-D for self-critical sequence training) has no mmpretrain counterpart
+either, so it has no parent and is not in ``ALL_REGISTRIES``; see
+:mod:`rrgkit.evaluation.rewards`.
+
 ``STRATEGIES`` (``FlexibleRunner``'s DDP/FSDP/DeepSpeed strategies) is a
 child of mmengine's registry, since mmpretrain has none; it is not in
 ``ALL_REGISTRIES`` either (whose parents are all mmpretrain's).
@@ -29,7 +34,7 @@ __all__ = [
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
     'TOKENIZERS', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS',
-    'REPORT_SPLITTERS', 'STRATEGIES', 'ALL_REGISTRIES'
+    'REPORT_SPLITTERS', 'REWARDS', 'STRATEGIES', 'ALL_REGISTRIES'
 ]
 
 
@@ -70,6 +75,8 @@ VISBACKENDS = _child('vis_backend', _R.VISBACKENDS)
 REPORT_SPLITTERS = Registry('report splitter',
                             scope='rrgkit',
                             locations=['rrgkit.datasets'])
+# rrgkit's own kind (no parent): (predictions, references) -> rewards.
+REWARDS = Registry('reward', scope='rrgkit', locations=['rrgkit.evaluation'])
 # FlexibleRunner strategies; mmengine registers its own on importing
 # mmengine._strategy.
 STRATEGIES = Registry('strategy',

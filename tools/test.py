@@ -16,6 +16,7 @@ from mmengine.dist import is_main_process  # noqa: E402
 
 import rrgkit  # noqa: E402,F401 (safe checkpoint loading)
 from rrgkit.apis import use_checkpoint_vocabulary  # noqa: E402
+from rrgkit.apis.model_from_checkpoint import generator_config  # noqa: E402
 from rrgkit.apis.results import (make_record, run_signature,  # noqa: E402
                                  write_record)
 from rrgkit.engine.runners import build_runner  # noqa: E402
@@ -61,6 +62,8 @@ def merge_args(cfg, args):
         metric['save_records'] = True
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    # A training wrapper (SCST) is tested as the generator it trains.
+    cfg.model = generator_config(cfg.model)
     # A training-only hook: it needs the training split.
     cfg.custom_hooks = without_hook(cfg, 'MostFrequentReportHook')
     return cfg

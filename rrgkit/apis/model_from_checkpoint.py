@@ -24,7 +24,7 @@ from rrgkit.utils.checkpoint import (CheckpointError,
                                      safe_load_checkpoint)
 from .checkpoint_vocab import VOCAB_STATE_KEY, vocab_state_from_checkpoint
 
-__all__ = ['config_from_checkpoint', 'init_report_model']
+__all__ = ['config_from_checkpoint', 'generator_config', 'init_report_model']
 
 _NO_CONFIG = ('pass the training config with --config (config= in Python)')
 
@@ -145,6 +145,21 @@ def _without_data_reads(cfg: dict, state: dict, source: str,
             _without_data_reads(value, state, source, f'{prefix}{key}.')
 
 
+def generator_config(model_cfg: dict) -> dict:
+    """The config of the report generator that a model config trains.
+
+    A training wrapper (e.g. :class:`~rrgkit.models.SCSTGenerator`) keeps
+    the generator's config under ``generator`` and writes checkpoints with
+    the generator's own keys; test and inference build the generator alone
+    (its vocabulary from the checkpoint, no training data read). Any other
+    config is returned as it is.
+    """
+    while isinstance(model_cfg, dict) and isinstance(
+            model_cfg.get('generator'), dict):
+        model_cfg = model_cfg['generator']
+    return model_cfg
+
+
 def _strip_module_prefix(state: dict) -> dict:
     if state and all(k.startswith('module.') for k in state):
         return {k[len('module.'):]: v for k, v in state.items()}
@@ -199,6 +214,7 @@ def init_report_model(checkpoint: str,
                               f'model; {_NO_CONFIG}.')
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') \
         else copy.deepcopy(dict(cfg.model))
+    model_cfg = generator_config(model_cfg)
     if model_cfg.get('tokenizer') is not None:
         model_cfg['tokenizer'].pop('corpus', None)
         model_cfg['tokenizer']['vocab'] = vocab_state_from_checkpoint(

@@ -1,8 +1,9 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
 """Evaluation: functional scorers and the registered mmengine metrics.
 
-Importing this package registers the metrics, which the ``METRICS``
-registry does lazily through ``locations=['rrgkit.evaluation']``.
+Importing this package registers the metrics and the rewards, which the
+``METRICS`` and ``REWARDS`` registries do lazily through
+``locations=['rrgkit.evaluation']``.
 """
 from .functional import (ConclusionExtractor, compute_nlg_scores,
                          compute_nlg_scores_per_item,
@@ -13,6 +14,7 @@ from .metrics import (ClinicalTagMetric, DiagnosticAccuracyMetric,
                       LabelAUCMetric,
                       RegionIoUMetric, ReportMetric, TagAUCMetric,
                       aggregate_runs, mean_std)
+from .rewards import CIDErDReward, ClinicalF1Reward, RewardMix
 
 __all__ = [
     'ReportMetric', 'TagAUCMetric', 'LabelAUCMetric', 'RegionIoUMetric',
@@ -21,5 +23,6 @@ __all__ = [
     'tokenize_for_eval',
     'DiagnosticAccuracyMetric', 'ClinicalTagMetric', 'ConclusionExtractor',
     'strip_conclusion',
-    'conclusion_recall_at_k', 'mean_std', 'aggregate_runs'
+    'conclusion_recall_at_k', 'mean_std', 'aggregate_runs', 'CIDErDReward',
+    'ClinicalF1Reward', 'RewardMix'
 ]

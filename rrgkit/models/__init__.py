@@ -9,8 +9,8 @@ from .decoders import (AdaptiveAttentionDecoder, AttentionLSTMDecoder,
 from .encoders import TagGraphEncoder, TransformerVisualEncoder
 from .generators import (HierarchicalReportGenerator,
                          ReportDataPreprocessor, ReportGenerator,
-                         TagClassifier, TaskDuplicatedGenerator,
-                         TextbookPretrainer)
+                         SCSTGenerator, TagClassifier,
+                         TaskDuplicatedGenerator, TextbookPretrainer)
 from .losses import ReportNLLLoss, TagBCELoss, TagFocalLoss
 from .region_proposers import AASProposer, CAMThresholdProposer
 from .tokenizers import ReportTokenizer
@@ -24,5 +24,5 @@ __all__ = [
     'TaskDuplicatedGenerator', 'TextbookPretrainer', 'AASProposer',
     'AdaptiveAttentionDecoder', 'R2GenDecoder', 'TransformerVisualEncoder',
     'CoAttention', 'HierarchicalLSTMDecoder', 'SentenceLSTM', 'WordLSTM',
-    'HierarchicalReportGenerator', 'CachedFeatures'
+    'HierarchicalReportGenerator', 'SCSTGenerator', 'CachedFeatures'
 ]

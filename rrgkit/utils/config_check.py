@@ -45,9 +45,10 @@ def _names_in(registry: Registry) -> Set[str]:
 
 
 def _known_names() -> Set[str]:
-    from rrgkit.registry import ALL_REGISTRIES, REPORT_SPLITTERS, STRATEGIES
+    from rrgkit.registry import (ALL_REGISTRIES, REPORT_SPLITTERS, REWARDS,
+                                 STRATEGIES)
     names: Set[str] = set()
-    for registry in (*ALL_REGISTRIES, REPORT_SPLITTERS, STRATEGIES):
+    for registry in (*ALL_REGISTRIES, REPORT_SPLITTERS, REWARDS, STRATEGIES):
         names |= _names_in(registry)
     return names
 

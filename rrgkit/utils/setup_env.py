@@ -157,6 +157,8 @@ def without_hook(cfg: Config, name: str) -> list:
 def _user_errors() -> tuple:
     from rrgkit.datasets.errors import DatasetError
     from rrgkit.engine.hooks import NonFiniteLossError
+    from rrgkit.evaluation.rewards import RewardConfigError
+    from rrgkit.models.generators.scst import SCSTConfigError
     from rrgkit.models.tokenizers import VocabularyMismatchError
     from rrgkit.models.utils.decoding import DecodingConfigError
     from rrgkit.models.utils.memory_bank import RetrievalBankError
@@ -164,7 +166,8 @@ def _user_errors() -> tuple:
     from rrgkit.utils.config_check import UnknownComponentError
     return (DatasetError, CheckpointError, UnknownComponentError,
             VocabularyMismatchError, NonFiniteLossError, FileNotFoundError,
-            DecodingConfigError, RetrievalBankError)
+            DecodingConfigError, RetrievalBankError, RewardConfigError,
+            SCSTConfigError)
 
 
 def user_message(err: BaseException) -> str:

@@ -1,4 +1,5 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
+from .cider_reward import CiderD, ngram_counts
 from .clinical import (CE_GROUPS, CE_ITEM_KEYS, CE_SCORE_KEYS,
                        DEFAULT_NEGATION_WINDOW, ce_item_scores, ce_scores,
                        compute_ce_scores, compute_ce_scores_per_item,
@@ -31,5 +32,6 @@ __all__ = [
     'UNDETERMINED', 'CONCLUSION_PRESETS', 'COVCTR_CONCLUSIONS',
     'COVCTR_CLASS_NAMES', 'ConclusionMatch', 'ConclusionExtractor',
     'build_conclusion_extractor', 'keyword_regex', 'sentence_regex',
-    'strip_conclusion', 'rank_images', 'conclusion_recall_at_k'
+    'strip_conclusion', 'rank_images', 'conclusion_recall_at_k', 'CiderD',
+    'ngram_counts'
 ]

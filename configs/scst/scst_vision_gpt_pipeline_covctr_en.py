@@ -1,0 +1,13 @@
+# Copyright (c) rrgkit contributors. All rights reserved.
+# Vision-GPT on COV-CTR English: cross-entropy training, then SCST (CIDEr-D
+# reward) from the CE stage's best checkpoint on val. Rerunning the command
+# resumes it.
+#   python tools/train.py configs/scst/scst_vision_gpt_pipeline_covctr_en.py
+stages = [
+    dict(name='ce',
+         config='../vision_transformer/'
+         'vision_gpt_densenet121_1xb16_10e_covctr_en.py'),
+    dict(name='scst',
+         config='scst_vision_gpt_densenet121_1xb16_3e_covctr_en.py',
+         init_from=['ce']),
+]

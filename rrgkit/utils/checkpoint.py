@@ -27,6 +27,7 @@ import mmengine.runner.checkpoint as _mmengine_checkpoint
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
 from mmengine.runner.checkpoint import CheckpointLoader
 
 try:  # numpy >= 2
@@ -45,8 +46,11 @@ __all__ = [
 #: as ``getattr(HistoryBuffer, 'min')``; the weights-only unpickler still
 #: refuses to *call* anything outside this list. The numpy dtype classes are
 #: BUILD targets, which ``get_unsafe_globals_in_checkpoint`` does not report.
+#: ``OneCycleParamScheduler`` (``OneCycleLR``) keeps its annealing function
+#: in its state, pickled as ``getattr(OneCycleParamScheduler, '_annealing_*')``.
 MMENGINE_CKPT_GLOBALS = [
     HistoryBuffer,
+    OneCycleParamScheduler,
     builtins.getattr,
     np.ndarray,
     np.dtype,

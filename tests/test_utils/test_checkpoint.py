@@ -58,6 +58,20 @@ def test_mmengine_style_checkpoint_loads(tmp_path):
         torch.load(path)
 
 
+def test_one_cycle_scheduler_state_loads(tmp_path):
+    # OneCycleLR keeps its annealing function in its state_dict.
+    from mmengine.optim import OneCycleLR
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    sched = OneCycleLR(opt, eta_max=0.1, total_steps=10)
+    sched.step()
+    path = tmp_path / 'onecycle.pth'
+    torch.save(dict(param_schedulers=[sched.state_dict()]), path)
+    loaded = safe_load_checkpoint(str(path))
+    state = loaded['param_schedulers'][0]
+    assert state['last_step'] == sched.last_step
+    assert state['anneal_func'].__name__ == sched.anneal_func.__name__
+
+
 def test_missing_and_truncated_files_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         safe_load_checkpoint(str(tmp_path / 'nope.pth'))

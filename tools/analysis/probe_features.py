@@ -30,8 +30,10 @@ import rrgkit  # noqa: E402,F401
 from rrgkit.apis.feature_probe import (describe, pooled_features,  # noqa
                                        probe_scores, probe_targets)
 from rrgkit.apis.results import make_record, write_record  # noqa: E402
+from rrgkit.datasets.errors import DatasetError  # noqa: E402
 from rrgkit.registry import DATASETS, MODELS  # noqa: E402
-from rrgkit.utils.checkpoint import safe_load_checkpoint  # noqa: E402
+from rrgkit.utils.checkpoint import (CheckpointError,  # noqa: E402
+                                     safe_load_checkpoint)
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     run_cli)
 
@@ -61,21 +63,28 @@ def load_backbone_weights(backbone, checkpoint: str, prefix: str) -> int:
         int: Number of tensors loaded.
 
     Raises:
-        ValueError: If no key has the prefix or shapes do not fit.
+        CheckpointError: If no key has the prefix or the keys do not fit.
     """
     ckpt = safe_load_checkpoint(checkpoint)
     state = ckpt.get('state_dict', ckpt)
     state = {k[len(prefix):]: v for k, v in state.items()
              if k.startswith(prefix)}
     if not state:
-        raise ValueError(f'Checkpoint {checkpoint!r} has no keys starting '
-                         f'with {prefix!r}; pass --prefix (e.g. "" for a '
-                         'bare backbone state dict).')
-    missing, unexpected = backbone.load_state_dict(state, strict=False)
+        raise CheckpointError(
+            f'Checkpoint {checkpoint!r} has no keys starting with '
+            f'{prefix!r}; pass --prefix (e.g. "" for a bare backbone state '
+            'dict).')
+    try:
+        missing, unexpected = backbone.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatch
+        raise CheckpointError(
+            f'Checkpoint {checkpoint!r} does not fit the config\'s backbone: '
+            f'{str(err).splitlines()[-1].strip()}') from None
     if unexpected or len(missing) == len(backbone.state_dict()):
-        raise ValueError(f'Checkpoint {checkpoint!r} does not fit the '
-                         f'config\'s backbone ({len(unexpected)} unexpected, '
-                         f'{len(missing)} missing keys).')
+        raise CheckpointError(
+            f'Checkpoint {checkpoint!r} does not fit the config\'s backbone '
+            f'({len(unexpected)} unexpected, {len(missing)} missing keys); '
+            'give the config the checkpoint was trained with.')
     return len(state)
 
 
@@ -113,9 +122,9 @@ def main(argv=None):
     scores = probe_scores(feats['train'], targets['train'], feats[args.split],
                           targets[args.split])
     if not scores:
-        raise ValueError('Nothing to probe: the datasets have neither a '
-                         'label (label_key) nor tags (tags_file / '
-                         '--tags-file).')
+        raise DatasetError('Nothing to probe: the datasets have neither a '
+                           'label (label_key) nor tags (tags_file / '
+                           '--tags-file).')
     scores['probe_seconds'] = round(time.time() - start, 1)
     if args.minutes is not None:
         scores['train_minutes'] = args.minutes

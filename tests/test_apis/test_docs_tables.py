@@ -179,3 +179,15 @@ def test_summary_table_with_ce_columns_and_test(tmp_path):
     (tmp_path / 's.json').write_text(json.dumps(summary))
     lines = render_summary_table(spec, str(tmp_path)).splitlines()
     assert lines[0].endswith('| p vs nic |') and 'p CE' not in lines[6]
+
+
+def test_column_digits_and_a_record_without_tokenizer(tmp_path):
+    summary = dict(SUMMARY, metrics={'label_AUC': 0.79512, 'num_tags': 42.0},
+                   signature=dict(num_images=72), split='val')
+    write_record(make_record(summary, ['python', 'x']), str(tmp_path / 'a.json'))
+    spec = dict(name='probe', doc='d.md', digits=3,
+                columns=[['AUC', 'label_AUC'], ['tags', 'num_tags', 0]],
+                rows=[['random', 'a.json']])
+    table = render_table(spec, str(tmp_path))
+    assert '| random | 0.795 | 42 | epoch 7 (best val) |' in table
+    assert 'Scored on the val split (72 images); generated' in table

@@ -138,6 +138,7 @@ def main(argv=None):
             dict(config=args.config, checkpoint=args.checkpoint,
                  split=args.split, metrics=scores), argv_used)
         record['recipe'] = name
+        record['signature'] = dict(num_images=len(feats[args.split]))
         write_record(record, args.record)
         print(f'Wrote {args.record}')
 

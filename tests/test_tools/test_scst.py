@@ -21,7 +21,7 @@ from rrgkit.registry import MODELS
 from rrgkit.structures import ReportDataSample
 from rrgkit.utils.checkpoint import safe_load_checkpoint
 from rrgkit.utils.setup_env import load_config
-from .conftest import REPO
+from .conftest import REPO, load_tool
 
 CE_CONFIG = osp.join(REPO, 'configs', 'nic',
                      'nic_densenet_tiny_1xb16_20e_synth.py')
@@ -174,7 +174,15 @@ def test_scst_configs_wrap_their_ce_model_and_pipeline(name):
 
 
 @pytest.mark.parametrize('name', sorted(COVCTR))
-def test_covctr_scst_models_build_and_take_a_step(name, covctr_root):
+def test_covctr_scst_models_build_and_take_a_step(name, covctr_root,
+                                                  tmp_path, monkeypatch):
+    # Tag configs read the gitignored data/covctr_tags_en.json: mine it
+    # into a temp working dir (CI has the data, not the mined file).
+    tags = tmp_path / 'data' / 'covctr_tags_en.json'
+    load_tool('dataset_converters/mine_tags').main(
+        [str(covctr_root / 'annotation.json'), '--language', 'english',
+         '--out', str(tags)])
+    monkeypatch.chdir(tmp_path)
     cfg = load_config(osp.join(REPO, 'configs', 'scst', name),
                       data_root=str(covctr_root))
     with DefaultScope.overwrite_default_scope('rrgkit'):

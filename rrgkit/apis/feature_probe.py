@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from rrgkit.evaluation.metrics.tag_auc import binary_auc
+from rrgkit.models.utils.visual_features import pool_feature_map
 
 __all__ = [
     'pooled_features', 'probe_targets', 'fit_logistic', 'cv_choose_l2',
@@ -46,8 +47,7 @@ def pooled_features(backbone: torch.nn.Module, preprocessor,
         images = inputs.flatten(0, 1) if inputs.dim() == 5 else inputs
         out = backbone(images)
         fmap = out[-1] if isinstance(out, (list, tuple)) else out
-        pooled = fmap.float().mean(dim=(2, 3))
-        feats.append(pooled.view(-1, views, pooled.shape[1]).mean(1))
+        feats.append(pool_feature_map(fmap.float(), views).global_feat)
         samples.extend(data['data_samples'])
     if not feats:
         raise ValueError('pooled_features: the split has no images')

@@ -125,7 +125,8 @@ def stage_options(options: List[str], stage_cfgs: Dict[str, Config]
     An option goes to every stage whose config has the key's parent (so
     ``model.decoder.embed_dims=256`` reaches the stages with a decoder and
     not a stage that trains an image classifier; ``randomness.seed=1`` or
-    ``load_from=...`` reach all).
+    ``load_from=...`` reach all). ``cached_features.*`` options go to every
+    stage with a ``train_dataloader``.
 
     Args:
         options (list[str]): ``key=value`` strings.
@@ -141,7 +142,13 @@ def stage_options(options: List[str], stage_cfgs: Dict[str, Config]
     out: Dict[str, List[str]] = {name: [] for name in stage_cfgs}
     for option in options:
         key = option.split('=', 1)[0]
-        fits = [n for n, c in stage_cfgs.items() if _has_parent(c, key)]
+        if key.startswith('cached_features.'):
+            # The switch to cached features (rrgkit.utils.cached_features_cfg)
+            # goes to every stage that trains on a dataset.
+            fits = [n for n, c in stage_cfgs.items()
+                    if c.get('train_dataloader')]
+        else:
+            fits = [n for n, c in stage_cfgs.items() if _has_parent(c, key)]
         if not fits:
             raise ValueError(
                 f'--cfg-options {option!r}: no stage of this pipeline has '

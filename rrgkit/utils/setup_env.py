@@ -9,6 +9,7 @@ from typing import Callable, Optional
 from mmengine.config import Config, DictAction
 from mmengine.utils import import_modules_from_strings
 
+from .cached_features_cfg import apply_cached_features
 from .config_check import check_config_types
 from .dist import setup_distributed
 
@@ -128,6 +129,7 @@ def load_config(path: str,
     # projects/), so that the names they register pass the check below.
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg['custom_imports'])
+    apply_cached_features(cfg, path)
     check_config_types(cfg, path)
     model = cfg.get('model')
     if isinstance(model, dict) and model.get('decode_cfg') is not None:
@@ -162,12 +164,13 @@ def _user_errors() -> tuple:
     from rrgkit.models.tokenizers import VocabularyMismatchError
     from rrgkit.models.utils.decoding import DecodingConfigError
     from rrgkit.models.utils.memory_bank import RetrievalBankError
+    from rrgkit.utils.cached_features_cfg import CachedFeaturesConfigError
     from rrgkit.utils.checkpoint import CheckpointError
     from rrgkit.utils.config_check import UnknownComponentError
     return (DatasetError, CheckpointError, UnknownComponentError,
             VocabularyMismatchError, NonFiniteLossError, FileNotFoundError,
             DecodingConfigError, RetrievalBankError, RewardConfigError,
-            SCSTConfigError)
+            SCSTConfigError, CachedFeaturesConfigError)
 
 
 def user_message(err: BaseException) -> str:

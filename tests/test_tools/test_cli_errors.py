@@ -61,3 +61,14 @@ def test_missing_pretrained_backbone_weights_for_train_tool(tmp_path):
         'exist; give a local file, an http(s):// URL or torchvision://NAME '
         "(init_cfg=dict(type='Pretrained', checkpoint=...)).")
     assert 'Traceback' not in proc.stderr
+
+
+def test_incomplete_cached_features_for_train_tool(tmp_path):
+    # Checked when the config is loaded, before any data is read.
+    proc = _run('tools/train.py', 'configs/nic_synth.py', '--work-dir',
+                str(tmp_path / 'w'), '--cfg-options',
+                f'cached_features.checkpoint={tmp_path}/bb.pth')
+    assert proc.returncode == 2
+    assert "cached_features has no ['out_channels']" in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'w').exists()

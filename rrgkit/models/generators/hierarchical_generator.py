@@ -260,10 +260,11 @@ class HierarchicalReportGenerator(ReportGenerator):
         """``loss_tag``, ``loss_stop`` and ``loss_word`` (each weighted),
         plus any auxiliary losses."""
         visual, losses = self.extract_feat(inputs, data_samples)
+        device = visual.global_feat.device  # inputs may be cached features
         ids, counts = self.encode_sentences(
-            [sample.gt_report for sample in data_samples], inputs.device)
+            [sample.gt_report for sample in data_samples], device)
         out = self.decoder(visual, ids)
-        tags = (self._tag_targets(data_samples, inputs.device)
+        tags = (self._tag_targets(data_samples, device)
                 if self.lambda_tag > 0 else None)
         losses.update(self.hierarchical_losses(out, ids, counts, tags))
         losses.update(self.decoder_aux_losses())

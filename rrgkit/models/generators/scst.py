@@ -193,7 +193,8 @@ class SCSTGenerator(BaseModel):
         gen, decoder = self.generator, self.generator.decoder
         tokenizer = gen.tokenizer
         visual, _ = gen.extract_feat(inputs, data_samples)
-        batch, k, device = visual.batch_size, self.num_samples, inputs.device
+        batch, k = visual.batch_size, self.num_samples
+        device = visual.global_feat.device  # inputs may be cached features
         refs = [[tokenizer.detokenize_reference(r) for r in s.references]
                 for s in data_samples]
         empty = [i for i, r in enumerate(refs) if not r]

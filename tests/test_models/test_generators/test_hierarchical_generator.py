@@ -286,3 +286,22 @@ def test_decode_cfg_acts_on_every_sentence():
     assert any(len(set(s)) < len(s) for s in sentences())
     for sentence in sentences(decode_cfg=dict(no_repeat_ngram_size=1)):
         assert sentence and len(set(sentence)) == len(sentence)
+
+
+def test_loss_on_cached_features_equals_loss_on_the_images():
+    """The device comes from the features, so cached maps work (CoAtt)."""
+    live = _model()
+    live.eval()
+    batch = live.data_preprocessor(_batch(), False)
+    with torch.no_grad():
+        maps = live.backbone(batch['inputs'])[-1]
+        expected = live.loss(**batch)
+    cached = _model(backbone=dict(type='CachedFeatures',
+                                  out_channels=maps.shape[1]))
+    cached.load_state_dict(live.state_dict(), strict=False)
+    cached.eval()
+    with torch.no_grad():
+        got = cached.loss({'feat_map': maps}, batch['data_samples'])
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert got[key].item() == pytest.approx(value.item(), rel=1e-5)

@@ -304,3 +304,23 @@ def test_config_errors_name_the_key():
         tokenizer=ReportTokenizer().build_vocab(REPORTS)))
     with pytest.raises(SCSTConfigError, match='one description per task'):
         SCSTGenerator(per_task, corpus=REPORTS)
+
+
+def test_scst_on_cached_features_equals_scst_on_the_images():
+    """SCST reads the device from the features, so cached maps work."""
+    decoder = dict(type='LSTMDecoder', embed_dims=8, hidden_dims=8)
+    live = _tiny(decoder, num_samples=2, baseline='mean')
+    images, samples = _images()
+    with torch.no_grad():
+        maps = live.generator.backbone(images)[-1]
+    cached = _tiny(decoder, num_samples=2, baseline='mean')
+    cached.generator.backbone = MODELS.build(
+        dict(type='CachedFeatures', out_channels=maps.shape[1]))
+    cached.load_state_dict(live.state_dict(), strict=False)
+    live.eval(), cached.eval()  # same BN statistics and no dropout
+    torch.manual_seed(5)  # the same samples drawn
+    a = live.loss(images, samples)
+    torch.manual_seed(5)
+    b = cached.loss({'feat_map': maps}, samples)
+    assert torch.isfinite(b['loss_scst'])
+    assert b['reward'].item() == pytest.approx(a['reward'].item())

@@ -13,12 +13,22 @@ CONFIG = osp.join(REPO, 'configs', 'nic_synth.py')
 
 
 def test_probe_writes_a_record_with_both_aucs(tmp_path, capsys):
-    record_path = tmp_path / 'probe.json'
-    load_tool('analysis/probe_features').main(
-        [CONFIG, '--name', 'tiny', '--minutes', '1.5', '--record',
-         str(record_path), '--cfg-options',
-         *tiny_synth_options(tmp_path / 'cache')])
+    record_path, saved = tmp_path / 'probe.json', tmp_path / 'bb.pth'
+    options = tiny_synth_options(tmp_path / 'cache')
+    tool = load_tool('analysis/probe_features')
+    tool.main([CONFIG, '--name', 'tiny', '--minutes', '1.5', '--record',
+               str(record_path), '--save-backbone', str(saved),
+               '--cfg-options', *options])
     assert 'tiny (val' in capsys.readouterr().out
+    # The saved weights are the probed ones: probed again, the same AUCs.
+    again = tmp_path / 'again.json'
+    tool.main([CONFIG, '--checkpoint', str(saved), '--prefix', '',
+               '--record', str(again), '--cfg-options', *options])
+    for key in ('label_AUC', 'tags_AUC'):
+        assert load_record(str(again))['metrics'][key] == load_record(
+            str(record_path))['metrics'][key]
+    assert all(isinstance(v, torch.Tensor) for v in torch.load(
+        saved, weights_only=True).values())
     record = load_record(str(record_path))
     metrics = record['metrics']
     assert record['recipe'] == 'tiny' and record['split'] == 'val'

@@ -3,7 +3,8 @@
 
 ``python tools/analysis/probe_features.py CONFIG [--checkpoint CKPT]
 [--tags-file data/covctr_tags_en.json] [--split val] [--name RECIPE]
-[--minutes M] [--record docs/results/probe/RECIPE.json]``
+[--minutes M] [--record docs/results/probe/RECIPE.json]
+[--save-backbone OUT.pth]``
 
 Builds the config's model, loads the ``backbone.`` weights of a checkpoint
 (random initialisation without one), pools the last feature map of every
@@ -13,7 +14,10 @@ L2 weight chosen by 3-fold CV on training alone) and prints the evaluated
 split's ROC-AUC of the conclusion label and the macro AUC of the mined
 tags. ``--record`` writes a result record for the docs' probe table
 (``tools/gen_docs_tables.py``); ``--minutes`` is the recipe's training time
-to show beside it.
+to show beside it. ``--save-backbone`` writes the probed backbone's
+weights as a plain state dict (the frozen backbone of a feature cache, so
+that a benchmark trains on exactly the features it probed; with no
+checkpoint these are the seed-0 random initialisation).
 """
 import argparse
 import os.path as osp
@@ -34,6 +38,7 @@ from rrgkit.datasets.errors import DatasetError  # noqa: E402
 from rrgkit.registry import DATASETS, MODELS  # noqa: E402
 from rrgkit.utils.checkpoint import (CheckpointError,  # noqa: E402
                                      safe_load_checkpoint)
+from rrgkit.utils.fileio import atomic_write  # noqa: E402
 from rrgkit.utils.setup_env import (add_common_args, load_config,  # noqa
                                     run_cli)
 
@@ -52,6 +57,8 @@ def parse_args(argv=None):
     parser.add_argument('--minutes', type=float,
                         help="the recipe's training time, for the record")
     parser.add_argument('--record', help='write a result record here')
+    parser.add_argument('--save-backbone', metavar='OUT',
+                        help="write the probed backbone's weights here")
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -141,6 +148,11 @@ def main(argv=None):
         record['signature'] = dict(num_images=len(feats[args.split]))
         write_record(record, args.record)
         print(f'Wrote {args.record}')
+    if args.save_backbone:
+        state = {k: v.detach().clone()
+                 for k, v in model.backbone.state_dict().items()}
+        atomic_write(args.save_backbone, lambda f: torch.save(state, f))
+        print(f'Wrote {args.save_backbone}')
 
 
 if __name__ == '__main__':

@@ -3,7 +3,8 @@
 
 ``python tools/benchmark.py configs/benchmarks/covctr_en_cpu.py [--jobs 2]``
 
-Trains and tests every (method, seed) of the spec one after another (or
+Runs the spec's ``prepare`` steps (e.g. the shared frozen backbone), then
+trains and tests every (method, seed) of the spec one after another (or
 ``--jobs`` at a time, sharing the CPU threads), each in its own work dir,
 skipping runs whose record exists (stop and rerun to continue). Then
 aggregates mean ± std over seeds, distinct-1/2, the share of reports equal
@@ -28,7 +29,8 @@ from rich.progress import Progress  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from rrgkit.apis.benchmark import (aggregate_benchmark,  # noqa: E402
-                                   load_benchmark, plan_runs,
+                                   load_benchmark, plan_prepare,
+                                   plan_runs,
                                    run_environment)
 from rrgkit.apis.pipeline import _final_checkpoint  # noqa: E402
 from rrgkit.apis.results import RecordError  # noqa: E402
@@ -58,8 +60,9 @@ def _execute(run, log_path, env):
         for cmd in run.commands:
             cmd = list(cmd)
             for i, arg in enumerate(cmd):
-                if arg.startswith('@best:'):
-                    cmd[i] = _final_checkpoint(arg[len('@best:'):])
+                if '@best:' in arg:  # alone, or as in load_from=@best:DIR
+                    head, work_dir = arg.split('@best:', 1)
+                    cmd[i] = head + _final_checkpoint(work_dir)
             log.write('$ ' + ' '.join(cmd) + '\n')
             log.flush()
             began = time.perf_counter()
@@ -77,7 +80,8 @@ def _execute(run, log_path, env):
 
 def _log_path(spec, run):
     tag = 'sanity' if run.seed is None else f'seed{run.seed}'
-    return osp.join(spec['work_root'], 'logs', f'{run.method}_{tag}.log')
+    name = run.method.replace(':', '_')
+    return osp.join(spec['work_root'], 'logs', f'{name}_{tag}.log')
 
 
 def run_all(spec, runs, jobs, threads, console):
@@ -142,15 +146,19 @@ def main(argv=None):
     except RecordError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    runs = plan_runs(spec, args.cfg_options)
+    prepare, runs = plan_prepare(spec), plan_runs(spec, args.cfg_options)
     if args.dry_run:
-        for run in runs:
+        for run in prepare + runs:
             if not run.done:
                 for cmd in run.commands:
                     print(' '.join(cmd))
         return 0
     failures = []
     if not args.aggregate_only:
+        failures = run_all(spec, prepare, 1, args.threads, console)
+        if failures:  # every method needs what the steps make
+            console.print('[red]failed:[/red]\n' + '\n'.join(failures))
+            return 1
         failures = run_all(spec, runs, args.jobs, args.threads, console)
     summary = aggregate_benchmark(spec, runs)
     atomic_write_json(summary, osp.join(spec['results_dir'],

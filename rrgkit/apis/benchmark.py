@@ -20,6 +20,29 @@ A benchmark spec is a python config holding ``benchmark = dict(...)``::
                  retrieval=dict(conclusion='covctr_en')),
         ])
 
+A spec may list ``prepare`` steps, run once, in order, before any method
+(e.g. the one frozen visual backbone that every method's cached features
+come from, probed on the way)::
+
+    prepare=[
+        dict(name='backbone',
+             output='work_dirs/benchmarks/x/densenet121_seed0.pth',
+             command=['tools/analysis/probe_features.py', 'configs/...py',
+                      '--save-backbone', '{output}']),
+    ]
+
+``command`` is a script under the repository (run with this Python) and
+its arguments, ``{output}`` replaced by ``output``; a step whose output
+exists is skipped, like a finished run.
+
+A method with ``init_from='<earlier method>'`` (e.g. SCST after the
+cross-entropy run) starts each seed from that method's checkpoint of the
+same seed chosen on val (``load_from``); run such a spec with ``--jobs 1``
+so that the starting run has finished. A method with
+``checkpoint_from='<earlier method>'`` trains nothing: it tests that
+method's checkpoints (chosen on val) with its own ``cfg_options``, e.g.
+other decoding settings (``model.decode_cfg.no_repeat_ngram_size=3``).
+
 Every (method, seed) run trains in its own work dir with
 ``randomness.seed=<seed>`` (then the spec's ``cfg_options``, the method's
 ``cfg_options`` and the command line's, later ones winning), is tested on ``split`` with the checkpoint chosen
@@ -51,7 +74,8 @@ from mmengine.config import Config
 
 from .results import RecordError, load_record, repo_root
 
-__all__ = ['BenchmarkRun', 'load_benchmark', 'plan_runs', 'distinct_n',
+__all__ = ['BenchmarkRun', 'load_benchmark', 'plan_prepare', 'plan_runs',
+           'distinct_n',
            'paired_randomization_test', 'aggregate_benchmark']
 
 SANITY = ('most_frequent', 'nearest_neighbour')
@@ -90,10 +114,22 @@ def load_benchmark(path: str) -> dict:
     names = [m['name'] for m in spec['methods']]
     if len(set(names)) != len(names):
         raise RecordError(f'{path}: method names repeat: {names}')
+    for i, method in enumerate(spec['methods']):
+        for key in ('init_from', 'checkpoint_from'):
+            start = method.get(key)
+            if start is not None and start not in names[:i]:
+                raise RecordError(
+                    f"{path}: method {method['name']!r} has {key}="
+                    f'{start!r}, which is not a method listed before it.')
     ref = spec.get('reference')
     if ref is not None and ref not in names + list(SANITY):
         raise RecordError(f'{path}: reference {ref!r} is not a method '
                           f'({names}).')
+    for step in spec.get('prepare', []):
+        lacking = [k for k in ('name', 'output', 'command') if k not in step]
+        if lacking:
+            raise RecordError(f'{path}: prepare step {step} has no '
+                              f'{lacking}.')
     spec.setdefault('split', 'test')
     spec.setdefault('work_root', osp.join('work_dirs', 'benchmarks',
                                           spec['name']))
@@ -102,6 +138,19 @@ def load_benchmark(path: str) -> dict:
 
 def _tool(name: str) -> str:
     return osp.join(repo_root(), 'tools', name)
+
+
+def plan_prepare(spec: dict) -> List[BenchmarkRun]:
+    """The spec's ``prepare`` steps as runs (done when the output exists)."""
+    steps = []
+    for step in spec.get('prepare', []):
+        output = step['output']
+        script, *args = [str(a).replace('{output}', output)
+                         for a in step['command']]
+        path = script if osp.isabs(script) else osp.join(repo_root(), script)
+        steps.append(BenchmarkRun(f"prepare:{step['name']}", None, output,
+                                  '', [[sys.executable, path, *args]]))
+    return steps
 
 
 def plan_runs(spec: dict, extra_options: Sequence[str] = ()
@@ -130,17 +179,32 @@ def plan_runs(spec: dict, extra_options: Sequence[str] = ()
             reports = osp.join(out, name, f'seed{seed}_reports.json')
             options = [f'randomness.seed={seed}', *spec_options,
                        *method.get('cfg_options', []), *extra_options]
+            # A test config other than the trained one may need other keys
+            # (e.g. SCST's model.generator.* -> the plain generator's).
+            test_options = options if 'test_cfg_options' not in method else [
+                f'randomness.seed={seed}', *spec_options,
+                *method['test_cfg_options'], *extra_options]
+            train_options = list(options)
+            if method.get('init_from'):
+                # e.g. SCST from the CE run of the same seed (best on val)
+                start = osp.join(spec['work_root'], method['init_from'],
+                                 f'seed{seed}')
+                train_options.append(f'load_from=@best:{start}')
             train = [sys.executable, _tool('train.py'), config,
-                     '--work-dir', work, '--cfg-options', *options]
+                     '--work-dir', work, '--cfg-options', *train_options]
             stage_dir = osp.join(work, method['stage']) if method.get(
                 'stage') else work
+            reuse = method.get('checkpoint_from')
+            if reuse:  # no training: another method's checkpoint, retested
+                stage_dir = osp.join(spec['work_root'], reuse, f'seed{seed}')
             test = [sys.executable, _tool('test.py'),
                     method.get('test_config') or config,
                     f'@best:{stage_dir}', '--split', split,
-                    '--work-dir', osp.join(stage_dir, 'test'),
+                    '--work-dir', osp.join(work if reuse else stage_dir,
+                                           'test'),
                     '--out', reports, '--record', record,
-                    '--cfg-options', *options]
-            commands, extra = [train], []
+                    '--cfg-options', *test_options]
+            commands, extra = ([] if reuse else [train]), []
             retrieval = method.get('retrieval')
             if retrieval is not None:
                 extra.append(osp.join(out, name, f'seed{seed}_retrieval.json'))
@@ -283,7 +347,9 @@ def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
 
     Returns:
         dict: ``methods``: name -> ``mean``/``std`` per metric, ``seeds``,
-        ``distinct_1``, ``distinct_2``, ``most_frequent_share``, ``test``
+        ``distinct_1``, ``distinct_2``, ``distinct_reports`` (the number
+        of different reports each seed generated),
+        ``most_frequent_share``, ``test``
         (diff and p against the reference) and ``ce_test`` (the same for
         per-image CE, when the configs score CE); plus the benchmark's
         name, split and signature.
@@ -324,6 +390,9 @@ def aggregate_benchmark(spec: dict, runs: List[BenchmarkRun],
                 values) > 1 else 0.0
         texts = [r['generated'] for run in method_runs
                  for r in _read_reports(run.reports)]
+        entry['distinct_reports'] = [
+            len({r['generated'] for r in _read_reports(run.reports)})
+            for run in method_runs]
         entry['distinct_1'] = distinct_n(texts, 1)
         entry['distinct_2'] = distinct_n(texts, 2)
         entry['most_frequent_share'] = (

@@ -102,10 +102,12 @@ def render_summary_table(spec: Dict[str, Any], base_dir: str) -> str:
     ce_test = extras and any('ce_test' in e
                              for e in summary['methods'].values())
     if extras:
-        headers += ['distinct-2', 'most-frequent share',
+        headers += ['distinct-2', 'distinct reports',
+                    'most-frequent share',
                     f"p vs {summary.get('reference')}"]
     if ce_test:
         headers.append(f"p CE vs {summary.get('reference')}")
+    sig = summary.get('signature') or {}
     lines = ['| ' + ' | '.join(headers) + ' |',
              '| --- ' + '| ---: ' * (len(headers) - 1) + '|']
     for label, method in spec['rows']:
@@ -124,17 +126,20 @@ def render_summary_table(spec: Dict[str, Any], base_dir: str) -> str:
         share = entry.get('most_frequent_share')
         test = entry.get('test')
         if extras:
+            counts = entry.get('distinct_reports')
             cells += [f"{entry['distinct_2']:.{digits}f}",
+                      '–' if not counts else
+                      f"{min(counts)}/{sig.get('num_images')}",
                       '–' if share is None else f'{share:.2f}',
                       '–' if not test else f"{test['p']:.3f}"]
         if ce_test:
             cells.append('–' if not entry.get('ce_test') else
                          f"{entry['ce_test']['p']:.3f}")
         lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
-    sig = summary.get('signature') or {}
-    test_note = ('; p: paired randomization test of per-image CIDEr-D '
-                 '(averaged over seeds) against the reference'
-                 if extras else '')
+    test_note = ('; distinct reports: the fewest different reports a seed '
+                 'generated, of the images; p: paired randomization test of '
+                 'per-image CIDEr-D (averaged over seeds) against the '
+                 'reference' if extras else '')
     if ce_test:
         test_note += ('; p CE: the same test of the per-image F1 of the '
                       'abnormal tags (docs/clinical_efficacy.md)')

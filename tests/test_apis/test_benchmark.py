@@ -2,7 +2,8 @@
 import pytest
 
 from rrgkit.apis.benchmark import (_merged_record, distinct_n, load_benchmark,
-                                   paired_randomization_test, plan_runs)
+                                   paired_randomization_test, plan_prepare,
+                                   plan_runs)
 from rrgkit.apis.results import RecordError, make_record, write_record
 
 
@@ -62,6 +63,43 @@ def test_spec_checks_and_planned_runs(tmp_path):
                 "config='c.py')])\n")
     with pytest.raises(RecordError, match="reference 'x'"):
         load_benchmark(bad)
+
+
+def test_prepare_steps_and_init_from(tmp_path):
+    path = _spec(tmp_path, (
+        "benchmark = dict(name='b', seeds=[3], results_dir='res',\n"
+        "    work_root='w', prepare=[dict(name='bb', output='w/bb.pth',\n"
+        "        command=['tools/x.py', 'c.py', '--out', '{output}'])],\n"
+        "    methods=[dict(name='ce', config='c.py'),\n"
+        "             dict(name='ce+scst', config='s.py', init_from='ce',\n"
+        "                  cfg_options=['g.k=1'], test_cfg_options=['k=1']),\n"
+        "             dict(name='ce+b3', config='c.py', checkpoint_from='ce',"
+        " cfg_options=['b=3'])])\n"))
+    spec = load_benchmark(path)
+    (step,) = plan_prepare(spec)
+    assert step.method == 'prepare:bb' and step.record == 'w/bb.pth'
+    assert step.commands[0][1].endswith('tools/x.py')
+    assert step.commands[0][2:] == ['c.py', '--out', 'w/bb.pth']
+    assert not step.done
+    (tmp_path / 'w').mkdir()
+    (tmp_path / 'w' / 'bb.pth').write_bytes(b'x')
+    step.record = str(tmp_path / 'w' / 'bb.pth')
+    assert step.done
+    scst_train, scst_test = plan_runs(spec)[1].commands
+    assert scst_train[-2:] == ['g.k=1', 'load_from=@best:w/ce/seed3']
+    assert scst_test[-2:] == ['randomness.seed=3', 'k=1']
+    assert 'load_from' not in ' '.join(plan_runs(spec)[0].commands[0])
+    (retest,) = plan_runs(spec)[2].commands  # no training
+    assert retest[1].endswith('test.py') and retest[3] == '@best:w/ce/seed3'
+    assert retest[-1] == 'b=3' and 'w/ce+b3/seed3/test' in retest
+    for bad, match in (
+            ("methods=[dict(name='a', config='c.py', init_from='z')]",
+             "has init_from='z'"),
+            ("methods=[dict(name='a', config='c.py')], prepare=[dict("
+             "name='p', output='o')]", r"has no \['command'\]")):
+        with pytest.raises(RecordError, match=match):
+            load_benchmark(_spec(tmp_path, "benchmark = dict(name='b', "
+                                 f"seeds=[0], results_dir='r', {bad})\n"))
 
 
 def test_retrieval_runs_before_the_test_and_joins_the_metrics(tmp_path):

@@ -117,6 +117,7 @@ def test_render_summary_table(tmp_path):
         signature=dict(split='test', num_images=5, eval_tokenizer='ptb'),
         methods=dict(nic=dict(seeds=[0, 1], mean={'report/CIDEr-D': 1.0},
                               std={'report/CIDEr-D': 0.25}, distinct_2=0.5,
+                              distinct_reports=[4, 3],
                               most_frequent_share=0.1),
                      sat=dict(seeds=[0], mean={'report/CIDEr-D': 1.5},
                               std={'report/CIDEr-D': 0.0}, distinct_2=0.75,
@@ -128,9 +129,11 @@ def test_render_summary_table(tmp_path):
                 rows=[['NIC', 'nic'], ['SAT', 'sat'], ['R2Gen', 'r2gen']])
     lines = render_summary_table(spec, str(tmp_path)).splitlines()
     assert lines[0] == ('| Method | Seeds | CIDEr-D | distinct-2 | '
-                        'most-frequent share | p vs nic |')
-    assert lines[2] == '| NIC | 2 | 1.000 ± 0.250 | 0.500 | 0.10 | – |'
-    assert lines[3] == '| SAT | 1 | 1.500 ± 0.000 | 0.750 | – | 0.013 |'
+                        'distinct reports | most-frequent share | p vs nic |')
+    assert lines[2] == ('| NIC | 2 | 1.000 ± 0.250 | 0.500 | 3/5 | 0.10 | '
+                        '– |')
+    assert lines[3] == ('| SAT | 1 | 1.500 ± 0.000 | 0.750 | – | – | '
+                        '0.013 |')
     assert lines[4].startswith('| R2Gen | not run yet |')
     assert 'test split (5 images)' in lines[6]
     spec.update(extras=False, rows=[['SAT', 'sat'], ['R2Gen', 'r2gen']])
@@ -166,13 +169,14 @@ def test_summary_table_with_ce_columns_and_test(tmp_path):
                 rows=[['Old', 'old'], ['NIC', 'nic'], ['SAT', 'sat']])
     lines = render_summary_table(spec, str(tmp_path)).splitlines()
     assert lines[0] == ('| Method | Seeds | CIDEr-D | CE F1 | distinct-2 | '
-                        'most-frequent share | p vs nic | p CE vs nic |')
-    assert lines[2] == ('| Old | 1 | 1.000 ± 0.000 | – | 0.500 | – | 0.500 '
-                        '| – |')
+                        'distinct reports | most-frequent share | p vs nic | '
+                        'p CE vs nic |')
+    assert lines[2] == ('| Old | 1 | 1.000 ± 0.000 | – | 0.500 | – | – | '
+                        '0.500 | – |')
     assert lines[3] == ('| NIC | 2 | 1.000 ± 0.250 | 0.500 ± 0.125 | 0.500 '
-                        '| 0.10 | – | – |')
+                        '| – | 0.10 | – | – |')
     assert lines[4] == ('| SAT | 1 | 1.500 ± 0.000 | 0.750 ± 0.000 | 0.750 '
-                        '| – | 0.013 | 0.250 |')
+                        '| – | – | 0.013 | 0.250 |')
     assert 'p CE: the same test' in lines[6]
     # Without a CE test in the summary the table keeps its old columns.
     del summary['methods']['sat']['ce_test']

@@ -78,22 +78,53 @@ def _signature_key(record: Dict[str, Any]) -> Tuple:
     return (record['split'], sig.get('eval_tokenizer'), sig.get('num_images'))
 
 
+def _other_summary_entry(base_dir: str, path: str, method: str):
+    """A method's entry in another summary, without its significance
+    tests (they were against that benchmark's reference)."""
+    import json
+    full = osp.join(base_dir, path)
+    if not osp.isfile(full):
+        return None
+    with open(full, encoding='utf-8') as f:
+        entry = json.load(f)['methods'].get(method)
+    if entry is not None:
+        entry = {k: v for k, v in entry.items()
+                 if k not in ('test', 'ce_test')}
+    return entry
+
+
+def _unrun_table(spec: Dict[str, Any]) -> str:
+    """The table of a benchmark whose summary does not exist yet."""
+    headers = ['Method'] + [c[0] for c in spec['columns']]
+    lines = ['| ' + ' | '.join(headers) + ' |',
+             '| --- ' + '| ---: ' * (len(headers) - 1) + '|']
+    lines += [f'| {row[0]} | not run yet |' + ' |' * (len(headers) - 2)
+              for row in spec['rows']]
+    lines += ['', f"No results yet: `docs/results/{spec['summary']}` is "
+              'written by `python tools/benchmark.py` (or its '
+              '`--aggregate-only` on the runs finished so far). Generated '
+              'by `python tools/gen_docs_tables.py`.']
+    return '\n'.join(lines) + '\n'
+
+
 def render_summary_table(spec: Dict[str, Any], base_dir: str) -> str:
     """Markdown for a benchmark table: mean ± std over seeds per method.
 
     ``spec['summary']`` is a ``summary.json`` of ``tools/benchmark.py``;
-    rows are ``[label, method]``. Extra columns: seeds, distinct-2, the share
+    rows are ``[label, method]``, or ``[label, method, other summary]``
+    for a row of another benchmark (an ablation's starting point; shown
+    without p-values). Extra columns: seeds, distinct-2, the share
     of most-frequent reports and the p-value against the reference (left
     out with ``"extras": false``, e.g. for a second table of the same
     benchmark), plus the p-value of the per-image CE test when the summary
     has one. A column whose key a method's records lack (e.g. CE of
-    results recorded before CE existed) shows '–'.
+    results recorded before CE existed) shows '–'. Without the summary
+    (a benchmark not run yet) every row says so.
     """
     import json
     path = osp.join(base_dir, spec['summary'])
     if not osp.isfile(path):
-        raise RecordError(f'No benchmark summary at {path}: run '
-                          'tools/benchmark.py on its spec first.')
+        return _unrun_table(spec)
     with open(path, encoding='utf-8') as f:
         summary = json.load(f)
     digits = int(spec.get('digits', 3))
@@ -110,8 +141,11 @@ def render_summary_table(spec: Dict[str, Any], base_dir: str) -> str:
     sig = summary.get('signature') or {}
     lines = ['| ' + ' | '.join(headers) + ' |',
              '| --- ' + '| ---: ' * (len(headers) - 1) + '|']
-    for label, method in spec['rows']:
+    for row in spec['rows']:
+        label, method = row[0], row[1]
         entry = summary['methods'].get(method)
+        if len(row) > 2:  # a row from another benchmark (an ablation's base)
+            entry = _other_summary_entry(base_dir, row[2], method)
         if entry is None:
             lines.append(f'| {label} | not run yet |' + ' |' *
                          (len(headers) - 2))

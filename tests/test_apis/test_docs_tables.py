@@ -124,9 +124,12 @@ def test_render_summary_table(tmp_path):
                               most_frequent_share=None,
                               test=dict(p=0.0125))))
     (tmp_path / 's.json').write_text(json.dumps(summary))
+    (tmp_path / 'o.json').write_text(json.dumps(dict(methods=dict(sat=dict(
+        summary['methods']['sat'], mean={'report/CIDEr-D': 0.25})))))
     spec = dict(name='b', doc='d.md', summary='s.json',
                 columns=[['CIDEr-D', 'report/CIDEr-D']],
-                rows=[['NIC', 'nic'], ['SAT', 'sat'], ['R2Gen', 'r2gen']])
+                rows=[['NIC', 'nic'], ['SAT', 'sat'], ['R2Gen', 'r2gen'],
+                      ['SAT before', 'sat', 'o.json']])
     lines = render_summary_table(spec, str(tmp_path)).splitlines()
     assert lines[0] == ('| Method | Seeds | CIDEr-D | distinct-2 | '
                         'distinct reports | most-frequent share | p vs nic |')
@@ -135,7 +138,10 @@ def test_render_summary_table(tmp_path):
     assert lines[3] == ('| SAT | 1 | 1.500 ± 0.000 | 0.750 | – | – | '
                         '0.013 |')
     assert lines[4].startswith('| R2Gen | not run yet |')
-    assert 'test split (5 images)' in lines[6]
+    # the other benchmark's entry, without its p-value
+    assert lines[5] == ('| SAT before | 1 | 0.250 ± 0.000 | 0.750 | – | – | '
+                        '– |')
+    assert 'test split (5 images)' in lines[7]
     spec.update(extras=False, rows=[['SAT', 'sat'], ['R2Gen', 'r2gen']])
     lines = render_summary_table(spec, str(tmp_path)).splitlines()
     assert lines[0] == '| Method | Seeds | CIDEr-D |'
@@ -195,3 +201,14 @@ def test_column_digits_and_a_record_without_tokenizer(tmp_path):
     table = render_table(spec, str(tmp_path))
     assert '| random | 0.795 | 42 | epoch 7 (best val) |' in table
     assert 'Scored on the val split (72 images); generated' in table
+
+
+def test_summary_table_before_the_benchmark_ran(tmp_path):
+    from rrgkit.apis.docs_tables import render_summary_table
+    spec = dict(name='b', doc='d.md', summary='none/summary.json',
+                columns=[['CIDEr-D', 'report/CIDEr-D'], ['CE', 'ce']],
+                rows=[['NIC', 'nic'], ['Old', 'nic', 'x.json']])
+    lines = render_summary_table(spec, str(tmp_path)).splitlines()
+    assert lines[0] == '| Method | CIDEr-D | CE |'
+    assert lines[2:4] == ['| NIC | not run yet | |', '| Old | not run yet | |']
+    assert '`docs/results/none/summary.json`' in lines[5]

@@ -53,10 +53,25 @@ _chinese = [
     *[f'{e}.1.{key}' for e in _evaluators
       for key in ('tags_file=data/covctr_tags_zh.json', 'language=chinese')],
 ]
-_tokenizer = ['tokenizer.language=zh']  # zh_mode: 'char' by default
-# Methods whose datasets read the mined tags (CoAtt, Vision-*).
-_tags = [f'{loader}.dataset.tags_file=data/covctr_tags_zh.json'
-         for loader in _loaders]
+# The tokenizer's vocabulary corpus is a copy of the training dataset's
+# config, so it is switched too (zh_mode: 'char' by default).
+_tokenizer = ['tokenizer.language=zh', 'tokenizer.corpus.language=chinese']
+# Methods whose datasets read the mined tags (CoAtt, Vision-*): the
+# Chinese file has 63 tags (configs/_base_/datasets/covctr_zh_tags.py), set
+# where each model holds its tag count (`tags` of _method).
+_zh_tags = 'tags_file=data/covctr_tags_zh.json'
+_tags = [f'{loader}.dataset.{_zh_tags}' for loader in _loaders]
+_num_tags = 63
+
+
+def _tag_model(module):
+    """The Chinese tags for the module that holds ``num_tags`` (and, for
+    the tag graph, the training corpus its prior graph is counted on)."""
+    options = [f'{module}.num_tags={_num_tags}']
+    if module.endswith('encoder'):
+        corpus = f'{module}.prior_graph.corpus'
+        options += [f'{corpus}.{_zh_tags}', f'{corpus}.language=chinese']
+    return options
 
 
 def _blocking(name, config, options):
@@ -66,15 +81,17 @@ def _blocking(name, config, options):
                              'model.decode_cfg.no_repeat_ngram_size=3'])
 
 
-def _method(name, config, scst=None, tags=False, flat=True, block=False):
+def _method(name, config, scst=None, tags=None, flat=True, block=False):
     """A cached-feature method in Chinese, its SCST fine-tuning and its
     retest with blocking (``block``).
 
-    ``flat``: one report of up to ``max_len`` tokens (not CoAtt's
-    sentences).
+    ``tags``: the module with ``num_tags`` (CoAtt's ``decoder``, the tag
+    graph ``encoder``), or None. ``flat``: one report of up to ``max_len``
+    tokens (not CoAtt's sentences).
     """
     options = [*_cached, *_chinese, *[f'model.{o}' for o in _tokenizer],
-               *(_tags if tags else []),
+               *([*_tags, *_tag_model(f'model.{tags}'),
+                  f'model.tokenizer.corpus.{_zh_tags}'] if tags else []),
                *(['model.max_len=120'] if flat else [])]
     methods = [dict(name=name, config=config, cfg_options=options)]
     if block:
@@ -85,7 +102,11 @@ def _method(name, config, scst=None, tags=False, flat=True, block=False):
             init_from=name,
             cfg_options=[*_cached, *_chinese, 'train_cfg.val_interval=1',
                          *[f'model.generator.{o}' for o in _tokenizer],
+                         *([*_tags, *_tag_model(f'model.generator.{tags}'),
+                            f'model.generator.tokenizer.corpus.{_zh_tags}',
+                            f'model.corpus.{_zh_tags}'] if tags else []),
                          'model.generator.max_len=120',
+                         'model.corpus.language=chinese',  # CIDEr-D's df
                          'model.reward_cfg.cider.eval_tokenizer=char'],
             test_cfg_options=options))
     return methods
@@ -125,7 +146,7 @@ benchmark = dict(
                  'configs/adaatt/adaatt_densenet121_1xb16_10e_covctr_en.py'),
         *_method('coatt',
                  'configs/coatt/coatt_densenet121_1xb16_10e_covctr_en.py',
-                 tags=True, flat=False),
+                 tags='decoder', flat=False),
         *_method('r2gen',
                  'configs/r2gen/r2gen_densenet121_1xb16_10e_covctr_en.py',
                  'configs/scst/scst_r2gen_densenet121_1xb16_3e_covctr_en.py'),
@@ -133,9 +154,10 @@ benchmark = dict(
                  'vision_gpt_densenet121_1xb16_10e_covctr_en.py',
                  'configs/scst/'
                  'scst_vision_gpt_densenet121_1xb16_3e_covctr_en.py',
-                 tags=True),
+                 tags='encoder'),
         *_method('vision_bert', 'configs/vision_transformer/'
-                 'vision_bert_densenet121_1xb16_10e_covctr_en.py', tags=True),
+                 'vision_bert_densenet121_1xb16_10e_covctr_en.py',
+                 tags='encoder'),
         dict(name='asgk',
              config='configs/asgk/'
              'asgk_pipeline_densenet121_1xb16_5e_64px_covctr_zh.py',

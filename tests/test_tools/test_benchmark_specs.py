@@ -85,3 +85,30 @@ def test_spec_options_fit_every_config(spec_path):
             for option in options:
                 assert _has_key(test_cfg, option), (method['name'], option)
             load_config(test_path, _parse(options))
+
+
+def test_chinese_spec_leaves_no_english_setting():
+    """Every method of the Chinese spec reads Chinese everywhere: data,
+    tokenizer corpus, tags, prior graph, SCST corpus, CE metric."""
+    spec = load_benchmark(osp.join(REPO, 'configs', 'benchmarks',
+                                   'covctr_zh_cached_224px.py'))
+    checked = 0
+    for method in spec['methods']:
+        if method.get('kind') == 'sanity' or method.get('stage'):
+            continue
+        runs = [(method['config'], method.get('cfg_options', []))]
+        if method.get('test_config'):
+            runs.append((method['test_config'],
+                         method.get('test_cfg_options',
+                                    method.get('cfg_options', []))))
+        for config, options in runs:
+            cfg = load_config(osp.join(REPO, config), _parse(options))
+            used = ('model', 'train_dataloader', 'val_dataloader',
+                    'test_dataloader', 'val_evaluator', 'test_evaluator',
+                    'custom_hooks')  # not the configs' helper variables
+            text = Config({k: cfg[k] for k in used if k in cfg}).pretty_text
+            for english in ("'english'", 'covctr_tags_en', "language='en'",
+                            "eval_tokenizer='ptb'"):
+                assert english not in text, (method['name'], english)
+            checked += 1
+    assert checked >= 15

@@ -15,6 +15,7 @@ clinical efficacy F1 when the configs score CE); writes
 skips training.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import subprocess
@@ -52,17 +53,31 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _resolve(cmd):
+    """Fill a command's placeholders from earlier commands' outputs:
+    ``@best:DIR`` (alone or as in ``load_from=@best:DIR``) -> the run's
+    checkpoint chosen on val, ``@options:FILE`` -> the ``key=value``
+    options chosen by ``tools/analysis/choose_decoding.py``."""
+    out = []
+    for arg in cmd:
+        if arg.startswith('@options:'):
+            with open(arg[len('@options:'):], encoding='utf-8') as f:
+                out.extend(json.load(f)['options'])
+        elif '@best:' in arg:
+            head, work_dir = arg.split('@best:', 1)
+            out.append(head + _final_checkpoint(work_dir))
+        else:
+            out.append(arg)
+    return out
+
+
 def _execute(run, log_path, env):
     """Run a run's commands in order, logging each with its wall time."""
     os.makedirs(osp.dirname(log_path) or '.', exist_ok=True)
     with open(log_path, 'a', encoding='utf-8') as log:
         start = time.perf_counter()
         for cmd in run.commands:
-            cmd = list(cmd)
-            for i, arg in enumerate(cmd):
-                if '@best:' in arg:  # alone, or as in load_from=@best:DIR
-                    head, work_dir = arg.split('@best:', 1)
-                    cmd[i] = head + _final_checkpoint(work_dir)
+            cmd = _resolve(cmd)
             log.write('$ ' + ' '.join(cmd) + '\n')
             log.flush()
             began = time.perf_counter()

@@ -26,9 +26,10 @@
 # Runs go in the order listed: NIC and the retrieval model first.
 # Decoding: each config's (beam 3); `nic+block3` and `retrieval_gpt+block3`
 # retest each run's checkpoint with trigram blocking
-# (no_repeat_ngram_size=3, docs/decoding.md), a fixed setting, not tuned
-# on val. Seeds 0, 1, 2; test split scored once per run; NIC is the
-# reference of the paired tests, the sanity baselines sit
+# (no_repeat_ngram_size=3, docs/decoding.md), `+decoding` with the blocking
+# size chosen on val (0, 2 or 3, tools/analysis/choose_decoding.py).
+# Seeds 0, 1, 2; test split scored once per run; NIC is the reference of
+# the paired tests, the sanity baselines sit
 # beside every method. Needs data/covctr, data/textbook (ASGK) and
 # data/covctr_tags_zh.json (probe, ASGK, CoAtt, Vision-*).
 _root = 'work_dirs/benchmarks/covctr_zh_cached_224px'
@@ -75,10 +76,16 @@ def _tag_model(module):
 
 
 def _blocking(name, config, options):
-    """The method's checkpoints retested with trigram blocking."""
-    return dict(name=f'{name}+block3', config=config, checkpoint_from=name,
-                cfg_options=[*options,
-                             'model.decode_cfg.no_repeat_ngram_size=3'])
+    """The method's checkpoints retested with trigram blocking, and with
+    the blocking size chosen on val (0, 2 or 3; best val CIDEr-D)."""
+    return [
+        dict(name=f'{name}+block3', config=config, checkpoint_from=name,
+             cfg_options=[*options,
+                          'model.decode_cfg.no_repeat_ngram_size=3']),
+        dict(name=f'{name}+decoding', config=config, checkpoint_from=name,
+             cfg_options=options,
+             decode_grid=['model.decode_cfg.no_repeat_ngram_size=0,2,3']),
+    ]
 
 
 def _method(name, config, scst=None, tags=None, flat=True, block=False):
@@ -95,7 +102,7 @@ def _method(name, config, scst=None, tags=None, flat=True, block=False):
                *(['model.max_len=120'] if flat else [])]
     methods = [dict(name=name, config=config, cfg_options=options)]
     if block:
-        methods.append(_blocking(name, config, options))
+        methods += _blocking(name, config, options)
     if scst:
         methods.append(dict(
             name=f'{name}+scst', config=scst, test_config=config,

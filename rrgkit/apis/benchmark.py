@@ -215,6 +215,17 @@ def plan_runs(spec: dict, extra_options: Sequence[str] = ()
                     '--conclusion', retrieval.get('conclusion', 'covctr_en'),
                     '--work-dir', osp.join(stage_dir, 'retrieval'),
                     '--record', extra[0], '--cfg-options', *options])
+            grid = method.get('decode_grid')
+            if grid:  # decoding chosen on val, then the one test
+                choice = osp.join(work, 'decoding', 'decoding.json')
+                commands.append([
+                    sys.executable, _tool('analysis/choose_decoding.py'),
+                    method.get('test_config') or config,
+                    f'@best:{stage_dir}',
+                    *[a for g in grid for a in ('--grid', g)],
+                    '--work-dir', osp.join(work, 'decoding'), '--out',
+                    choice, '--cfg-options', *test_options])
+                test.append(f'@options:{choice}')
             commands.append(test)  # last: its record marks the run done
             runs.append(BenchmarkRun(name, seed, record, reports, commands,
                                      extra))

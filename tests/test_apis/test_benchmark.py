@@ -74,7 +74,9 @@ def test_prepare_steps_and_init_from(tmp_path):
         "             dict(name='ce+scst', config='s.py', init_from='ce',\n"
         "                  cfg_options=['g.k=1'], test_cfg_options=['k=1']),\n"
         "             dict(name='ce+b3', config='c.py', checkpoint_from='ce',"
-        " cfg_options=['b=3'])])\n"))
+        " cfg_options=['b=3']),\n"
+        "             dict(name='ce+dec', config='c.py', checkpoint_from='ce',"
+        " decode_grid=['n=0,3'])])\n"))
     spec = load_benchmark(path)
     (step,) = plan_prepare(spec)
     assert step.method == 'prepare:bb' and step.record == 'w/bb.pth'
@@ -92,6 +94,13 @@ def test_prepare_steps_and_init_from(tmp_path):
     (retest,) = plan_runs(spec)[2].commands  # no training
     assert retest[1].endswith('test.py') and retest[3] == '@best:w/ce/seed3'
     assert retest[-1] == 'b=3' and 'w/ce+b3/seed3/test' in retest
+    choose, test = plan_runs(spec)[3].commands  # decoding chosen on val
+    assert choose[1].endswith('choose_decoding.py')
+    assert choose[3] == '@best:w/ce/seed3'
+    assert choose[4:6] == ['--grid', 'n=0,3']
+    assert choose[choose.index('--out') + 1] == 'w/ce+dec/seed3/decoding/' \
+        'decoding.json'
+    assert test[-1] == '@options:w/ce+dec/seed3/decoding/decoding.json'
     for bad, match in (
             ("methods=[dict(name='a', config='c.py', init_from='z')]",
              "has init_from='z'"),

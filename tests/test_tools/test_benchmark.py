@@ -1,5 +1,7 @@
 # Copyright (c) rrgkit contributors. All rights reserved.
-"""tools/benchmark.py end to end on the tiny synthetic setup."""
+"""tools/benchmark.py end to end on the tiny synthetic setup: a prepare
+step (the probed backbone), NIC on its cached features, a run started from
+NIC's (init_from), the sanity baselines."""
 import json
 import os.path as osp
 
@@ -25,9 +27,8 @@ def test_benchmark_runs_skips_and_aggregates(tmp_path):
         f"        *{options!r}])],\n"
         f"    methods=[\n"
         f"    dict(name='sanity', kind='sanity', config={config!r}),\n"
-        f"    dict(name='nic', config={config!r}),\n"
-        f"    dict(name='cached', config={config!r}, cfg_options={cached}),\n"
-        f"    dict(name='cached+more', config={config!r}, init_from='cached',"
+        f"    dict(name='nic', config={config!r}, cfg_options={cached}),\n"
+        f"    dict(name='nic+more', config={config!r}, init_from='nic',"
         f"         cfg_options={cached})])\n")
     tool = load_tool('benchmark')
     assert tool.main([str(spec), '--cfg-options', *options]) == 0
@@ -51,9 +52,9 @@ def test_benchmark_runs_skips_and_aggregates(tmp_path):
     assert summary['signature']['split'] == 'val'
     assert osp.isfile(backbone)  # the prepare step ran first
     assert set(summary['methods']) == {'most_frequent', 'nearest_neighbour',
-                                       'nic', 'cached', 'cached+more'}
-    more = (tmp_path / 'work' / 'logs' / 'cached+more_seed1.log').read_text()
-    start = osp.join(str(tmp_path / 'work'), 'cached', 'seed1', '')
+                                       'nic', 'nic+more'}
+    more = (tmp_path / 'work' / 'logs' / 'nic+more_seed1.log').read_text()
+    start = osp.join(str(tmp_path / 'work'), 'nic', 'seed1', '')
     assert f'load_from={start}' in more  # @best: resolved to a checkpoint
     records = [results / 'nic' / f'seed{s}.json' for s in (0, 1)]
     seeds = [json.loads(p.read_text())['signature']['seed'] for p in records]
